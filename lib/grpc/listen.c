@@ -23,6 +23,7 @@ struct kc_grpc_listener
   struct event *ev;
   int fd;
   char *path;
+  ino_t ino; /* of our socket file: never unlink a successor's */
 };
 
 static int
@@ -70,8 +71,17 @@ on_accept (evutil_socket_t lfd, short what, void *arg)
     }
 }
 
+/* 1 when a live server answers on path. */
 static int
-bind_path (const char *path, kc_error_t *err)
+in_use (const struct sockaddr_un *sa)
+{
+  cleanup_close int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  return fd >= 0 && connect (fd, (const struct sockaddr *) sa, sizeof *sa) == 0;
+}
+
+static int
+bind_path (const char *path, ino_t *ino, kc_error_t *err)
 {
   cleanup_close int fd = -1;
   struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -84,6 +94,8 @@ bind_path (const char *path, kc_error_t *err)
     {
       if (!S_ISSOCK (st.st_mode))
         return kc_error_code (err, KC_ALREADY_EXISTS, "`%s` exists and is not a socket", path);
+      if (in_use (&sa))
+        return kc_error_code (err, KC_ALREADY_EXISTS, "`%s` is in use by a live server", path);
       if (unlink (path) < 0)
         return kc_error (err, errno, "remove stale socket `%s`", path);
     }
@@ -96,6 +108,8 @@ bind_path (const char *path, kc_error_t *err)
     return kc_error (err, errno, "chmod `%s`", path);
   if (listen (fd, 128) < 0)
     return kc_error (err, errno, "listen on `%s`", path);
+  if (stat (path, &st) == 0)
+    *ino = st.st_ino;
   return steal_fd (&fd);
 }
 
@@ -110,7 +124,7 @@ kc_grpc_listen (struct event_base *base, const char *path, grpc_server *server, 
       return NULL;
     }
   l->server = server;
-  l->fd = bind_path (path, err);
+  l->fd = bind_path (path, &l->ino, err);
   l->path = strdup (path);
   if (l->fd < 0 || l->path == NULL)
     goto fail;
@@ -138,9 +152,11 @@ kc_grpc_listener_free (struct kc_grpc_listener *l)
     event_free (l->ev);
   if (l->fd >= 0)
     {
-      close (l->fd);
-      if (l->path != NULL)
+      struct stat st;
+
+      if (l->path != NULL && stat (l->path, &st) == 0 && st.st_ino == l->ino)
         unlink (l->path);
+      close (l->fd);
     }
   if (l->creds != NULL)
     grpc_server_credentials_release (l->creds);

@@ -491,6 +491,67 @@ START_TEST (bad_arguments)
 }
 END_TEST
 
+static void
+start_later (evutil_socket_t fd, short what, void *arg)
+{
+  kc_error_t err = NULL;
+  if (kc_grpc_server_start (arg, sock, &err) < 0)
+    ck_abort_msg ("late start: %s", err->msg);
+}
+
+START_TEST (wait_for_ready_queues_until_server_up)
+{
+  Containerd__Services__Sandbox__V1__ControllerStatusRequest req
+      = CONTAINERD__SERVICES__SANDBOX__V1__CONTROLLER_STATUS_REQUEST__INIT;
+  kc_grpc_server *s2;
+  kc_grpc_client *cl;
+  struct result r = { 0 }, ff = { 0 };
+  struct timeval later = { 0, 300000 };
+  kc_error_t err = NULL;
+  double t0;
+
+  kc_grpc_server_free (srv); /* the socket goes away with it */
+  srv = NULL;
+  ck_assert_int_ne (access (sock, F_OK), 0);
+  s2 = kc_grpc_server_new (base);
+  ck_assert_int_eq (kc_grpc_server_register (s2, CTRL "Status", h_status, NULL, &err), 0);
+  cl = client ();
+  req.sandbox_id = "ready";
+  t0 = now_s ();
+  ck_assert_int_eq (kc_grpc_client_call (cl, CTRL "Status", &req.base, NULL, 10000000000LL, 1, on_reply, &r, &err), 0);
+  ck_assert_int_eq (kc_grpc_client_call (cl, CTRL "Status", &req.base, NULL, 10000000000LL, 0, on_reply, &ff, &err), 0);
+  event_base_once (base, -1, EV_TIMEOUT, start_later, s2, &later);
+  run_until (&r.done, 10);
+  ck_assert_int_eq (ff.code, KC_UNAVAILABLE); /* fail-fast call did not wait */
+  ck_assert_msg (r.code == KC_OK, "code %d: %s", r.code, r.message);
+  ck_assert_str_eq (r.sandbox_id, "ready");
+  ck_assert_msg (now_s () - t0 < 3.0, "took %.2fs", now_s () - t0);
+  kc_grpc_client_free (cl);
+  kc_grpc_server_free (s2);
+}
+END_TEST
+
+START_TEST (socket_path_in_use_or_stale)
+{
+  kc_error_t err = NULL;
+  kc_grpc_server *s2 = kc_grpc_server_new (base);
+  kc_grpc_client *cl;
+  struct result r = { 0 };
+
+  /* a live server keeps its socket */
+  ck_assert_int_eq (kc_grpc_server_start (s2, sock, &err), -1);
+  ck_assert_int_eq (err->code, KC_ALREADY_EXISTS);
+  kc_error_free (&err);
+  kc_grpc_server_free (s2);
+  ck_assert_int_eq (access (sock, F_OK), 0); /* the loser did not remove the winner's socket */
+  cl = client ();
+  call (cl, CTRL "Status", "still", NULL, 5000000000LL, &r);
+  run_until (&r.done, 5);
+  ck_assert_int_eq (r.code, KC_OK);
+  kc_grpc_client_free (cl);
+}
+END_TEST
+
 static Suite *
 suite (void)
 {
@@ -511,6 +572,8 @@ suite (void)
   tcase_add_test (tc, client_free_from_callback);
   tcase_add_test (tc, call_sync_ok_and_errors);
   tcase_add_test (tc, bad_arguments);
+  tcase_add_test (tc, wait_for_ready_queues_until_server_up);
+  tcase_add_test (tc, socket_path_in_use_or_stale);
   suite_add_tcase (s, tc);
   return s;
 }
