@@ -1,0 +1,667 @@
+/* Functional test of kuasar-wasm-tasker: runs the built binary, builds WASI modules with clang-14,
+   and drives the Task API over ttrpc (needs root for mounts and cgroups). */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "task.pb-c.h"
+#include "ttrpc/ttrpc.h"
+
+#define TIMEOUT_NS (15LL * 1000 * 1000 * 1000)
+
+static char tmpdir[64];
+static char sock[256];
+static pid_t tasker_pid;
+static const char *tasker_bin;
+
+static const char hello_c[] = "#include <stdio.h>\n#include <stdlib.h>\n"
+                              "int main (int argc, char **argv) {\n"
+                              "  const char *g = getenv (\"GREETING\");\n"
+                              "  printf (\"hello %s argc=%d\\n\", g ? g : \"-\", argc);\n"
+                              "  fprintf (stderr, \"to stderr\\n\");\n"
+                              "  return 3;\n}\n";
+static const char sleeper_c[] = "#include <stdio.h>\n#include <unistd.h>\n"
+                                "int main (void) { printf (\"sleeping\\n\"); fflush (stdout);\n"
+                                "  for (;;) sleep (1); }\n";
+static const char reader_c[] = "#include <stdio.h>\n"
+                               "int main (void) { FILE *f = fopen (\"/data/msg.txt\", \"r\"); char b[64] = \"\";\n"
+                               "  if (!f) return 7; fgets (b, sizeof b, f); printf (\"read:%s\", b); return 0; }\n";
+
+static void
+write_file (const char *path, const char *text)
+{
+  FILE *f = fopen (path, "w");
+  ck_assert_msg (f != NULL, "open %s: %s", path, strerror (errno));
+  fputs (text, f);
+  fclose (f);
+}
+
+static void
+build_module (const char *name, const char *src, const char *dst)
+{
+  char c_path[512], cmd[1536];
+
+  snprintf (c_path, sizeof (c_path), "%s/%s.c", tmpdir, name);
+  write_file (c_path, src);
+  snprintf (cmd, sizeof (cmd), "clang-14 --target=wasm32-wasi -O2 -o '%s' '%s'", dst, c_path);
+  ck_assert_msg (system (cmd) == 0, "clang-14 failed for %s", name);
+}
+
+/* <tmp>/<id>/config.json + rootfs/ with the module; returns the bundle path in out. */
+static void
+make_bundle (const char *id, const char *module_src, const char *args_json, const char *extra_json, char *out,
+             size_t len)
+{
+  char path[512], json[2048];
+
+  snprintf (out, len, "%s/%s", tmpdir, id);
+  mkdir (out, 0755);
+  snprintf (path, sizeof (path), "%s/rootfs", out);
+  mkdir (path, 0755);
+  if (module_src != NULL)
+    {
+      snprintf (path, sizeof (path), "%s/rootfs/app.wasm", out);
+      build_module (id, module_src, path);
+    }
+  snprintf (json, sizeof (json),
+            "{\"ociVersion\":\"1.1.0\",\"process\":{\"args\":%s,\"env\":[\"GREETING=hi\"],\"cwd\":\"/\"},"
+            "\"root\":{\"path\":\"rootfs\"}%s}",
+            args_json, extra_json ? extra_json : "");
+  snprintf (path, sizeof (path), "%s/config.json", out);
+  write_file (path, json);
+}
+
+static void
+make_fifo (const char *bundle, const char *name, char *out, size_t len, int *read_fd)
+{
+  snprintf (out, len, "%s/%s", bundle, name);
+  ck_assert_int_eq (mkfifo (out, 0600), 0);
+  if (read_fd != NULL)
+    {
+      *read_fd = open (out, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+      ck_assert_int_ge (*read_fd, 0);
+    }
+}
+
+static int
+rpc (const char *method, const ProtobufCMessage *req, uint8_t **reply, size_t *len, kc_error_t *err)
+{
+  uint8_t *r = NULL;
+  size_t l = 0;
+  int ret = kc_ttrpc_call_sync (sock, "containerd.task.v2.Task", method, req, TIMEOUT_NS, &r, &l, err);
+
+  if (reply != NULL)
+    {
+      *reply = r;
+      *len = l;
+    }
+  else
+    free (r);
+  return ret;
+}
+
+static void
+rpc_ok (const char *method, const ProtobufCMessage *req, uint8_t **reply, size_t *len)
+{
+  kc_error_t err = NULL;
+  int ret = rpc (method, req, reply, len, &err);
+  ck_assert_msg (ret == 0, "%s: %s", method, err ? err->msg : "?");
+}
+
+static int
+rpc_code (const char *method, const ProtobufCMessage *req, char *msg, size_t msglen)
+{
+  kc_error_t err = NULL;
+  int code;
+
+  if (rpc (method, req, NULL, NULL, &err) == 0)
+    return 0;
+  code = err->code;
+  if (msg != NULL)
+    snprintf (msg, msglen, "%s", err->msg);
+  kc_error_free (&err);
+  return code;
+}
+
+static uint32_t
+create (const char *id, const char *bundle, const char *out, const char *errp, int terminal)
+{
+  Containerd__Task__V2__CreateTaskRequest req = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
+  Containerd__Task__V2__CreateTaskResponse *resp;
+  uint8_t *buf;
+  size_t len;
+  uint32_t pid;
+
+  req.id = (char *) id;
+  req.bundle = (char *) bundle;
+  req.stdout = (char *) (out ? out : "");
+  req.stderr = (char *) (errp ? errp : "");
+  req.terminal = terminal;
+  rpc_ok ("Create", &req.base, &buf, &len);
+  resp = containerd__task__v2__create_task_response__unpack (NULL, len, buf);
+  ck_assert_ptr_nonnull (resp);
+  pid = resp->pid;
+  containerd__task__v2__create_task_response__free_unpacked (resp, NULL);
+  free (buf);
+  return pid;
+}
+
+static uint32_t
+start (const char *id, const char *exec_id)
+{
+  Containerd__Task__V2__StartRequest req = CONTAINERD__TASK__V2__START_REQUEST__INIT;
+  Containerd__Task__V2__StartResponse *resp;
+  uint8_t *buf;
+  size_t len;
+  uint32_t pid;
+
+  req.id = (char *) id;
+  req.exec_id = (char *) (exec_id ? exec_id : "");
+  rpc_ok ("Start", &req.base, &buf, &len);
+  resp = containerd__task__v2__start_response__unpack (NULL, len, buf);
+  ck_assert_ptr_nonnull (resp);
+  pid = resp->pid;
+  containerd__task__v2__start_response__free_unpacked (resp, NULL);
+  free (buf);
+  return pid;
+}
+
+static uint32_t
+wait_exit (const char *id, const char *exec_id)
+{
+  Containerd__Task__V2__WaitRequest req = CONTAINERD__TASK__V2__WAIT_REQUEST__INIT;
+  Containerd__Task__V2__WaitResponse *resp;
+  uint8_t *buf;
+  size_t len;
+  uint32_t status;
+
+  req.id = (char *) id;
+  req.exec_id = (char *) (exec_id ? exec_id : "");
+  rpc_ok ("Wait", &req.base, &buf, &len);
+  resp = containerd__task__v2__wait_response__unpack (NULL, len, buf);
+  ck_assert_ptr_nonnull (resp);
+  ck_assert_ptr_nonnull (resp->exited_at);
+  ck_assert_int_gt (resp->exited_at->seconds, 0);
+  status = resp->exit_status;
+  containerd__task__v2__wait_response__free_unpacked (resp, NULL);
+  free (buf);
+  return status;
+}
+
+static Containerd__Task__V2__StateResponse *
+state (const char *id, const char *exec_id)
+{
+  Containerd__Task__V2__StateRequest req = CONTAINERD__TASK__V2__STATE_REQUEST__INIT;
+  Containerd__Task__V2__StateResponse *resp;
+  uint8_t *buf;
+  size_t len;
+
+  req.id = (char *) id;
+  req.exec_id = (char *) (exec_id ? exec_id : "");
+  rpc_ok ("State", &req.base, &buf, &len);
+  resp = containerd__task__v2__state_response__unpack (NULL, len, buf);
+  free (buf);
+  ck_assert_ptr_nonnull (resp);
+  return resp;
+}
+
+static int
+kill_task (const char *id, const char *exec_id, int sig, char *msg, size_t msglen)
+{
+  Containerd__Task__V2__KillRequest req = CONTAINERD__TASK__V2__KILL_REQUEST__INIT;
+
+  req.id = (char *) id;
+  req.exec_id = (char *) (exec_id ? exec_id : "");
+  req.signal = (uint32_t) sig;
+  return rpc_code ("Kill", &req.base, msg, msglen);
+}
+
+static uint32_t
+delete_task (const char *id, const char *exec_id)
+{
+  Containerd__Task__V2__DeleteRequest req = CONTAINERD__TASK__V2__DELETE_REQUEST__INIT;
+  Containerd__Task__V2__DeleteResponse *resp;
+  uint8_t *buf;
+  size_t len;
+  uint32_t status;
+
+  req.id = (char *) id;
+  req.exec_id = (char *) (exec_id ? exec_id : "");
+  rpc_ok ("Delete", &req.base, &buf, &len);
+  resp = containerd__task__v2__delete_response__unpack (NULL, len, buf);
+  ck_assert_ptr_nonnull (resp);
+  status = resp->exit_status;
+  containerd__task__v2__delete_response__free_unpacked (resp, NULL);
+  free (buf);
+  return status;
+}
+
+static void
+read_all (int fd, char *buf, size_t len)
+{
+  size_t off = 0;
+  struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+  while (off + 1 < len && poll (&pfd, 1, 5000) > 0)
+    {
+      ssize_t n = read (fd, buf + off, len - 1 - off);
+      if (n <= 0)
+        break;
+      off += (size_t) n;
+    }
+  buf[off] = '\0';
+}
+
+static pid_t
+spawn_tasker (const char *id, const char *socket_path)
+{
+  int pipefd[2];
+  char fdarg[16], dir[256], line[16] = "";
+  pid_t pid;
+  struct pollfd pfd;
+
+  ck_assert_int_eq (pipe (pipefd), 0);
+  snprintf (fdarg, sizeof (fdarg), "%d", pipefd[1]);
+  snprintf (dir, sizeof (dir), "%s", tmpdir);
+  pid = fork ();
+  ck_assert_int_ge (pid, 0);
+  if (pid == 0)
+    {
+      close (pipefd[0]);
+      execl (tasker_bin, tasker_bin, "--id", id, "--dir", dir, "--socket", socket_path, "--ready-fd", fdarg,
+             "--log-level", "debug", (char *) NULL);
+      _exit (127);
+    }
+  close (pipefd[1]);
+  pfd = (struct pollfd){ .fd = pipefd[0], .events = POLLIN };
+  ck_assert_int_eq (poll (&pfd, 1, 10000), 1);
+  ck_assert_int_eq (read (pipefd[0], line, sizeof (line) - 1), 6);
+  ck_assert_str_eq (line, "ready\n");
+  close (pipefd[0]);
+  return pid;
+}
+
+static int
+wait_pid_timeout (pid_t pid, int seconds, int *status)
+{
+  for (int i = 0; i < seconds * 100; i++)
+    {
+      pid_t r = waitpid (pid, status, WNOHANG);
+      if (r == pid)
+        return 0;
+      usleep (10000);
+    }
+  return -1;
+}
+
+static void
+setup (void)
+{
+  tasker_bin = getenv ("KC_TASKER_BIN");
+  ck_assert_msg (tasker_bin != NULL, "KC_TASKER_BIN is not set");
+  ck_assert_msg (geteuid () == 0, "the tasker functional test must run as root (mounts, cgroups)");
+  ck_assert_msg (system ("command -v clang-14 >/dev/null") == 0, "clang-14 is missing (needed to build WASI modules)");
+  snprintf (tmpdir, sizeof (tmpdir), "/tmp/kc-tasker-XXXXXX");
+  ck_assert_ptr_nonnull (mkdtemp (tmpdir));
+  snprintf (sock, sizeof (sock), "%s/task.sock", tmpdir);
+  tasker_pid = spawn_tasker ("ft-sandbox", sock);
+}
+
+static void
+teardown (void)
+{
+  char cmd[128];
+  int status;
+
+  if (tasker_pid > 0 && waitpid (tasker_pid, &status, WNOHANG) == 0)
+    {
+      /* SIGTERM lets it remove its cgroups and socket; SIGKILL only if it hangs. */
+      kill (tasker_pid, SIGTERM);
+      if (wait_pid_timeout (tasker_pid, 15, &status) == 0)
+        ck_assert_msg (WIFEXITED (status) && WEXITSTATUS (status) == 0, "tasker exit status %d", status);
+      else
+        kill (tasker_pid, SIGKILL);
+      waitpid (tasker_pid, &status, 0);
+    }
+  snprintf (cmd, sizeof (cmd), "rm -rf '%s'", tmpdir);
+  if (system (cmd) != 0)
+    fprintf (stderr, "cleanup of %s failed\n", tmpdir);
+}
+
+START_TEST (hello_runs_with_stdio_and_exit_code)
+{
+  char bundle[256], out[300], errp[300], buf[256];
+  int out_fd, err_fd;
+  Containerd__Task__V2__StateResponse *st;
+  uint32_t pid;
+
+  make_bundle ("hello", hello_c, "[\"/app.wasm\",\"x\"]", NULL, bundle, sizeof (bundle));
+  make_fifo (bundle, "stdout", out, sizeof (out), &out_fd);
+  make_fifo (bundle, "stderr", errp, sizeof (errp), &err_fd);
+  pid = create ("hello", bundle, out, errp, 0);
+  ck_assert_uint_gt (pid, 0);
+  st = state ("hello", NULL);
+  ck_assert_int_eq (st->status, CONTAINERD__V1__TYPES__STATUS__CREATED);
+  ck_assert_uint_eq (st->pid, pid);
+  ck_assert_str_eq (st->bundle, bundle);
+  containerd__task__v2__state_response__free_unpacked (st, NULL);
+  ck_assert_uint_eq (start ("hello", NULL), pid);
+  ck_assert_uint_eq (wait_exit ("hello", NULL), 3);
+  read_all (out_fd, buf, sizeof (buf));
+  ck_assert_str_eq (buf, "hello hi argc=2\n");
+  read_all (err_fd, buf, sizeof (buf));
+  ck_assert_str_eq (buf, "to stderr\n");
+  st = state ("hello", NULL);
+  ck_assert_int_eq (st->status, CONTAINERD__V1__TYPES__STATUS__STOPPED);
+  ck_assert_uint_eq (st->exit_status, 3);
+  containerd__task__v2__state_response__free_unpacked (st, NULL);
+  /* Waiting again after the exit answers at once. */
+  ck_assert_uint_eq (wait_exit ("hello", NULL), 3);
+  ck_assert_int_eq (kill_task ("hello", NULL, SIGTERM, buf, sizeof (buf)), KC_NOT_FOUND);
+  ck_assert_uint_eq (delete_task ("hello", NULL), 3);
+  {
+    Containerd__Task__V2__StateRequest req = CONTAINERD__TASK__V2__STATE_REQUEST__INIT;
+    req.id = (char *) "hello";
+    ck_assert_int_eq (rpc_code ("State", &req.base, NULL, 0), KC_NOT_FOUND);
+  }
+  close (out_fd);
+  close (err_fd);
+}
+END_TEST
+
+START_TEST (sleeper_sigterm_pids_exec_pause)
+{
+  char bundle[256], out[300], buf[256];
+  int out_fd;
+  uint32_t pid;
+  Containerd__Task__V2__StateResponse *st;
+
+  make_bundle ("sleeper", sleeper_c, "[\"app.wasm\"]", NULL, bundle, sizeof (bundle));
+  make_fifo (bundle, "stdout", out, sizeof (out), &out_fd);
+  pid = create ("sleeper", bundle, out, NULL, 0);
+  ck_assert_uint_eq (start ("sleeper", NULL), pid);
+  read_all (out_fd, buf, 10);
+  ck_assert_str_eq (buf, "sleeping\n");
+
+  {
+    Containerd__Task__V2__PidsRequest req = CONTAINERD__TASK__V2__PIDS_REQUEST__INIT;
+    Containerd__Task__V2__PidsResponse *resp;
+    uint8_t *rb;
+    size_t len;
+    int found = 0;
+    req.id = (char *) "sleeper";
+    rpc_ok ("Pids", &req.base, &rb, &len);
+    resp = containerd__task__v2__pids_response__unpack (NULL, len, rb);
+    ck_assert_ptr_nonnull (resp);
+    ck_assert_uint_gt (resp->n_processes, 0);
+    for (size_t i = 0; i < resp->n_processes; i++)
+      found |= resp->processes[i]->pid == pid;
+    ck_assert (found);
+    containerd__task__v2__pids_response__free_unpacked (resp, NULL);
+    free (rb);
+  }
+
+  /* Exec: a second module of the container, from its rootfs. */
+  {
+    char hb[512], spec[256], eout[300];
+    int eout_fd;
+    Containerd__Task__V2__ExecProcessRequest req = CONTAINERD__TASK__V2__EXEC_PROCESS_REQUEST__INIT;
+    Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+
+    snprintf (hb, sizeof (hb), "%s/rootfs/hello.wasm", bundle);
+    build_module ("exechello", hello_c, hb);
+    snprintf (spec, sizeof (spec), "{\"args\":[\"/hello.wasm\"],\"env\":[\"GREETING=exec\"],\"cwd\":\"/\"}");
+    make_fifo (bundle, "exec-stdout", eout, sizeof (eout), &eout_fd);
+    any.type_url = (char *) "types.containerd.io/opencontainers/runtime-spec/1/Process";
+    any.value.data = (uint8_t *) spec;
+    any.value.len = strlen (spec);
+    req.id = (char *) "sleeper";
+    req.exec_id = (char *) "e1";
+    req.stdout = eout;
+    req.spec = &any;
+    rpc_ok ("Exec", &req.base, NULL, NULL);
+    ck_assert_int_eq (rpc_code ("Exec", &req.base, NULL, 0), KC_ALREADY_EXISTS);
+    ck_assert_uint_gt (start ("sleeper", "e1"), 0);
+    ck_assert_uint_eq (wait_exit ("sleeper", "e1"), 3);
+    read_all (eout_fd, buf, sizeof (buf));
+    ck_assert_str_eq (buf, "hello exec argc=1\n");
+    st = state ("sleeper", "e1");
+    ck_assert_str_eq (st->exec_id, "e1");
+    ck_assert_int_eq (st->status, CONTAINERD__V1__TYPES__STATUS__STOPPED);
+    containerd__task__v2__state_response__free_unpacked (st, NULL);
+    ck_assert_uint_eq (delete_task ("sleeper", "e1"), 3);
+    close (eout_fd);
+  }
+
+  /* Pause and resume through the freezer. */
+  {
+    Containerd__Task__V2__PauseRequest req = CONTAINERD__TASK__V2__PAUSE_REQUEST__INIT;
+    Containerd__Task__V2__ResumeRequest rreq = CONTAINERD__TASK__V2__RESUME_REQUEST__INIT;
+    req.id = rreq.id = (char *) "sleeper";
+    rpc_ok ("Pause", &req.base, NULL, NULL);
+    st = state ("sleeper", NULL);
+    ck_assert_int_eq (st->status, CONTAINERD__V1__TYPES__STATUS__PAUSED);
+    containerd__task__v2__state_response__free_unpacked (st, NULL);
+    rpc_ok ("Resume", &rreq.base, NULL, NULL);
+    st = state ("sleeper", NULL);
+    ck_assert_int_eq (st->status, CONTAINERD__V1__TYPES__STATUS__RUNNING);
+    containerd__task__v2__state_response__free_unpacked (st, NULL);
+  }
+
+  /* Delete of a running container is refused; Shutdown is ignored while it lives. */
+  {
+    Containerd__Task__V2__DeleteRequest req = CONTAINERD__TASK__V2__DELETE_REQUEST__INIT;
+    Containerd__Task__V2__ShutdownRequest sreq = CONTAINERD__TASK__V2__SHUTDOWN_REQUEST__INIT;
+    req.id = (char *) "sleeper";
+    ck_assert_int_eq (rpc_code ("Delete", &req.base, NULL, 0), KC_FAILED_PRECONDITION);
+    rpc_ok ("Shutdown", &sreq.base, NULL, NULL);
+    usleep (200 * 1000);
+    ck_assert_int_eq (waitpid (tasker_pid, NULL, WNOHANG), 0);
+  }
+
+  ck_assert_int_eq (kill_task ("sleeper", NULL, SIGTERM, NULL, 0), 0);
+  ck_assert_uint_eq (wait_exit ("sleeper", NULL), 143);
+  ck_assert_uint_eq (delete_task ("sleeper", NULL), 143);
+  close (out_fd);
+}
+END_TEST
+
+START_TEST (bad_input_is_rejected)
+{
+  char bundle[256], msg[512], path[512];
+  Containerd__Task__V2__CreateTaskRequest req = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
+
+  /* A module that is not wasm. */
+  make_bundle ("notwasm", NULL, "[\"/app.wasm\"]", NULL, bundle, sizeof (bundle));
+  snprintf (path, sizeof (path), "%s/rootfs/app.wasm", bundle);
+  write_file (path, "#!/bin/sh\necho hi\n");
+  req.id = (char *) "notwasm";
+  req.bundle = bundle;
+  ck_assert_int_eq (rpc_code ("Create", &req.base, msg, sizeof (msg)), KC_INVALID_ARGUMENT);
+  ck_assert_msg (strstr (msg, "/app.wasm: not a WebAssembly module") != NULL, "message: %s", msg);
+
+  /* A missing module. */
+  make_bundle ("missing", NULL, "[\"/nope.wasm\"]", NULL, bundle, sizeof (bundle));
+  req.id = (char *) "missing";
+  req.bundle = bundle;
+  ck_assert_int_eq (rpc_code ("Create", &req.base, msg, sizeof (msg)), KC_INVALID_ARGUMENT);
+
+  /* Broken config.json. */
+  make_bundle ("badjson", NULL, "[\"/app.wasm\"]", NULL, bundle, sizeof (bundle));
+  snprintf (path, sizeof (path), "%s/config.json", bundle);
+  write_file (path, "{\"process\": {\"args\": [");
+  req.id = (char *) "badjson";
+  req.bundle = bundle;
+  ck_assert_int_eq (rpc_code ("Create", &req.base, msg, sizeof (msg)), KC_INVALID_ARGUMENT);
+  ck_assert_msg (strstr (msg, "invalid JSON") != NULL, "message: %s", msg);
+
+  /* A terminal. */
+  make_bundle ("tty", hello_c, "[\"/app.wasm\"]", NULL, bundle, sizeof (bundle));
+  req.id = (char *) "tty";
+  req.bundle = bundle;
+  req.terminal = 1;
+  ck_assert_int_eq (rpc_code ("Create", &req.base, msg, sizeof (msg)), KC_INVALID_ARGUMENT);
+  req.terminal = 0;
+
+  /* Bad ids, unknown ids, a duplicate, garbage payloads. */
+  req.id = (char *) "../x";
+  ck_assert_int_eq (rpc_code ("Create", &req.base, msg, sizeof (msg)), KC_INVALID_ARGUMENT);
+  req.id = (char *) "tty";
+  ck_assert_uint_gt (create ("tty", bundle, NULL, NULL, 0), 0);
+  ck_assert_int_eq (rpc_code ("Create", &req.base, msg, sizeof (msg)), KC_ALREADY_EXISTS);
+  {
+    Containerd__Task__V2__DeleteRequest d = CONTAINERD__TASK__V2__DELETE_REQUEST__INIT;
+    d.id = (char *) "nobody";
+    ck_assert_int_eq (rpc_code ("Delete", &d.base, NULL, 0), KC_NOT_FOUND);
+    ck_assert_int_eq (kill_task ("nobody", NULL, SIGKILL, NULL, 0), KC_NOT_FOUND);
+    ck_assert_int_eq (kill_task ("tty", "nope", SIGKILL, NULL, 0), KC_NOT_FOUND);
+  }
+  {
+    uint8_t junk[] = { 0xff, 0xff, 0xff, 0xff, 0x0f };
+    kc_error_t err = NULL;
+    uint8_t *r = NULL;
+    size_t l;
+    Google__Protobuf__Any raw = GOOGLE__PROTOBUF__ANY__INIT;
+    /* An Any whose bytes are junk as a CreateTaskRequest: field 2 with wrong wire type. */
+    raw.value.data = junk;
+    raw.value.len = sizeof (junk);
+    ck_assert_int_eq (kc_ttrpc_call_sync (sock, "containerd.task.v2.Task", "Create", &raw.base, TIMEOUT_NS, &r, &l,
+                                          &err),
+                      -1);
+    kc_error_free (&err);
+    free (r);
+  }
+  /* Delete of a created, never started container kills its child. */
+  ck_assert_uint_eq (delete_task ("tty", NULL), 137);
+}
+END_TEST
+
+START_TEST (connect_v3_and_shutdown)
+{
+  Containerd__Task__V2__ConnectRequest req = CONTAINERD__TASK__V2__CONNECT_REQUEST__INIT;
+  Containerd__Task__V2__ConnectResponse *resp;
+  Containerd__Task__V2__ShutdownRequest sreq = CONTAINERD__TASK__V2__SHUTDOWN_REQUEST__INIT;
+  kc_error_t err = NULL;
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  int status;
+  struct stat st;
+
+  req.id = (char *) "not-created-yet";
+  ck_assert_int_eq (kc_ttrpc_call_sync (sock, "containerd.task.v3.Task", "Connect", &req.base, TIMEOUT_NS, &buf,
+                                        &len, &err),
+                    0);
+  resp = containerd__task__v2__connect_response__unpack (NULL, len, buf);
+  ck_assert_ptr_nonnull (resp);
+  ck_assert_uint_eq (resp->shim_pid, (uint32_t) tasker_pid);
+  ck_assert_uint_eq (resp->task_pid, 0);
+  containerd__task__v2__connect_response__free_unpacked (resp, NULL);
+  free (buf);
+  rpc_ok ("Shutdown", &sreq.base, NULL, NULL);
+  ck_assert_int_eq (wait_pid_timeout (tasker_pid, 10, &status), 0);
+  ck_assert (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  tasker_pid = 0;
+  ck_assert_int_ne (stat (sock, &st), 0);
+}
+END_TEST
+
+START_TEST (sigterm_stops_containers)
+{
+  char bundle[256];
+  int status;
+  struct stat st;
+
+  make_bundle ("s2", sleeper_c, "[\"/app.wasm\"]", NULL, bundle, sizeof (bundle));
+  create ("s2", bundle, NULL, NULL, 0);
+  start ("s2", NULL);
+  ck_assert_int_eq (access ("/sys/fs/cgroup/memory/kuasar-wasm/ft-sandbox/s2", F_OK) == 0
+                        || access ("/sys/fs/cgroup/kuasar-wasm/ft-sandbox/s2", F_OK) == 0,
+                    1);
+  kill (tasker_pid, SIGTERM);
+  ck_assert_int_eq (wait_pid_timeout (tasker_pid, 12, &status), 0);
+  ck_assert (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  tasker_pid = 0;
+  ck_assert_int_ne (stat (sock, &st), 0);
+  ck_assert_int_ne (access ("/sys/fs/cgroup/memory/kuasar-wasm/ft-sandbox", F_OK), 0);
+  ck_assert_int_ne (access ("/sys/fs/cgroup/kuasar-wasm/ft-sandbox", F_OK), 0);
+}
+END_TEST
+
+START_TEST (bind_mount_volume_and_rootfs_mount)
+{
+  char bundle[256], out[300], buf[256], vol[300], path[512], extra[512], lower[300];
+  int out_fd;
+  Containerd__Task__V2__CreateTaskRequest req = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
+  Containerd__Types__Mount m = CONTAINERD__TYPES__MOUNT__INIT, *mp = &m;
+  char *opts[] = { (char *) "rbind", (char *) "ro" };
+
+  /* The module lives in a directory bind-mounted onto rootfs by the Create's rootfs mounts. */
+  snprintf (lower, sizeof (lower), "%s/layer", tmpdir);
+  mkdir (lower, 0755);
+  snprintf (path, sizeof (path), "%s/app.wasm", lower);
+  build_module ("reader", reader_c, path);
+  snprintf (vol, sizeof (vol), "%s/vol", tmpdir);
+  mkdir (vol, 0755);
+  snprintf (path, sizeof (path), "%s/msg.txt", vol);
+  write_file (path, "volume!\n");
+  snprintf (extra, sizeof (extra),
+            ",\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
+            "{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"rbind\",\"ro\"]}]",
+            vol);
+  make_bundle ("reader", NULL, "[\"/app.wasm\"]", extra, bundle, sizeof (bundle));
+  make_fifo (bundle, "stdout", out, sizeof (out), &out_fd);
+  m.type = (char *) "bind";
+  m.source = lower;
+  m.options = opts;
+  m.n_options = 2;
+  req.id = (char *) "reader";
+  req.bundle = bundle;
+  req.stdout = out;
+  req.rootfs = &mp;
+  req.n_rootfs = 1;
+  rpc_ok ("Create", &req.base, NULL, NULL);
+  start ("reader", NULL);
+  ck_assert_uint_eq (wait_exit ("reader", NULL), 0);
+  read_all (out_fd, buf, sizeof (buf));
+  ck_assert_str_eq (buf, "read:volume!\n");
+  delete_task ("reader", NULL);
+  /* Delete unmounted the rootfs. */
+  snprintf (path, sizeof (path), "%s/rootfs/app.wasm", bundle);
+  ck_assert_int_ne (access (path, F_OK), 0);
+  close (out_fd);
+}
+END_TEST
+
+int
+main (void)
+{
+  Suite *s = suite_create ("tasker-functional");
+  TCase *tc = tcase_create ("tasker");
+  SRunner *sr;
+  int failed;
+
+  tcase_add_checked_fixture (tc, setup, teardown);
+  tcase_set_timeout (tc, 60);
+  tcase_add_test (tc, hello_runs_with_stdio_and_exit_code);
+  tcase_add_test (tc, sleeper_sigterm_pids_exec_pause);
+  tcase_add_test (tc, bad_input_is_rejected);
+  tcase_add_test (tc, connect_v3_and_shutdown);
+  tcase_add_test (tc, sigterm_stops_containers);
+  tcase_add_test (tc, bind_mount_volume_and_rootfs_mount);
+  suite_add_tcase (s, tc);
+  sr = srunner_create (s);
+  srunner_run_all (sr, CK_NORMAL);
+  failed = srunner_ntests_failed (sr);
+  srunner_free (sr);
+  return failed == 0 ? 0 : 1;
+}

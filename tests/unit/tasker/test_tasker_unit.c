@@ -1,0 +1,232 @@
+/* Unit tests of the wasm tasker's pure parts: OCI spec parsing, mount options, exit statuses, the
+   wasm magic check and cgroup value formatting. */
+#include <check.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+
+#include "cgroup.h"
+#include "container.h"
+#include "module.h"
+#include "mount.h"
+#include "process.h"
+#include "spec.h"
+
+static int
+parse (const char *json, struct kc_oci_spec *spec, kc_error_t *err)
+{
+  return kc_oci_spec_parse (json, strlen (json), spec, err);
+}
+
+START_TEST (spec_full)
+{
+  struct kc_oci_spec spec;
+  kc_error_t err = NULL;
+  const char *json
+      = "{\"process\":{\"args\":[\"/app.wasm\",\"-v\"],\"env\":[\"A=1\",\"B=2\"],\"cwd\":\"/work\"},"
+        "\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
+        "{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"/host/data\",\"options\":[\"rbind\",\"ro\"]},"
+        "{\"destination\":\"/etc/hosts\",\"source\":\"/h\",\"options\":[\"bind\"]}],"
+        "\"linux\":{\"resources\":{\"memory\":{\"limit\":67108864},\"cpu\":{\"quota\":50000,\"period\":100000,"
+        "\"shares\":512}}}}\n";
+
+  ck_assert_int_eq (parse (json, &spec, &err), 0);
+  ck_assert_uint_eq (spec.process.nargs, 2);
+  ck_assert_str_eq (spec.process.args[0], "/app.wasm");
+  ck_assert_str_eq (spec.process.args[1], "-v");
+  ck_assert_ptr_null (spec.process.args[2]);
+  ck_assert_uint_eq (spec.process.nenv, 2);
+  ck_assert_str_eq (spec.process.env[1], "B=2");
+  ck_assert_str_eq (spec.process.cwd, "/work");
+  ck_assert_uint_eq (spec.nmounts, 2);
+  ck_assert_str_eq (spec.mounts[0].destination, "/data");
+  ck_assert_str_eq (spec.mounts[0].source, "/host/data");
+  ck_assert_str_eq (spec.mounts[1].destination, "/etc/hosts");
+  ck_assert (spec.resources.has_memory_limit);
+  ck_assert_int_eq (spec.resources.memory_limit, 67108864);
+  ck_assert_int_eq (spec.resources.cpu_quota, 50000);
+  ck_assert_uint_eq (spec.resources.cpu_period, 100000);
+  ck_assert_uint_eq (spec.resources.cpu_shares, 512);
+  kc_oci_spec_free (&spec);
+}
+END_TEST
+
+START_TEST (spec_minimal_defaults)
+{
+  struct kc_oci_spec spec;
+  kc_error_t err = NULL;
+
+  ck_assert_int_eq (parse ("{\"process\":{\"args\":[\"a.wasm\"]},\"linux\":{}}", &spec, &err), 0);
+  ck_assert_str_eq (spec.process.cwd, "/");
+  ck_assert_uint_eq (spec.process.nenv, 0);
+  ck_assert_ptr_nonnull (spec.process.env);
+  ck_assert_uint_eq (spec.nmounts, 0);
+  ck_assert (!spec.resources.has_memory_limit);
+  ck_assert (!spec.resources.has_cpu_quota);
+  kc_oci_spec_free (&spec);
+  ck_assert_int_eq (parse ("{\"process\":{\"args\":[\"a\"]},\"linux\":{\"resources\":{\"memory\":{\"limit\":null}}}}",
+                           &spec, &err),
+                    0);
+  ck_assert (!spec.resources.has_memory_limit);
+  kc_oci_spec_free (&spec);
+}
+END_TEST
+
+static void
+expect_bad (const char *json, const char *fragment)
+{
+  struct kc_oci_spec spec;
+  kc_error_t err = NULL;
+
+  ck_assert_int_eq (parse (json, &spec, &err), -1);
+  ck_assert_ptr_nonnull (err);
+  ck_assert_int_eq (err->code, KC_INVALID_ARGUMENT);
+  ck_assert_msg (strstr (err->msg, fragment) != NULL, "`%s` lacks `%s`", err->msg, fragment);
+  kc_error_free (&err);
+}
+
+START_TEST (spec_errors)
+{
+  expect_bad ("", "invalid JSON");
+  expect_bad ("{\"process\":", "invalid JSON");
+  expect_bad ("{} trailing", "invalid JSON");
+  expect_bad ("[1,2]", "not a JSON object");
+  expect_bad ("{}", "process is missing");
+  expect_bad ("{\"process\":3}", "process is not an object");
+  expect_bad ("{\"process\":{}}", "process.args is missing or empty");
+  expect_bad ("{\"process\":{\"args\":[]}}", "process.args is missing or empty");
+  expect_bad ("{\"process\":{\"args\":\"x\"}}", "process.args is not an array");
+  expect_bad ("{\"process\":{\"args\":[1]}}", "process.args[0] is not a string");
+  expect_bad ("{\"process\":{\"args\":[\"\"]}}", "process.args[0] is empty");
+  expect_bad ("{\"process\":{\"args\":[\"a\"],\"env\":{}}}", "process.env is not an array");
+  expect_bad ("{\"process\":{\"args\":[\"a\"],\"env\":[null]}}", "process.env[0] is not a string");
+  expect_bad ("{\"process\":{\"args\":[\"a\"],\"cwd\":1}}", "process.cwd is not a string");
+  expect_bad ("{\"process\":{\"args\":[\"a\"]},\"mounts\":{}}", "mounts is not an array");
+  expect_bad ("{\"process\":{\"args\":[\"a\"]},\"mounts\":[{\"source\":\"/x\"}]}", "mounts[0].destination");
+  expect_bad ("{\"process\":{\"args\":[\"a\"]},\"linux\":{\"resources\":{\"memory\":{\"limit\":\"1G\"}}}}",
+              "resources.memory.limit is not an integer");
+  expect_bad ("{\"process\":{\"args\":[\"a\"]},\"linux\":{\"resources\":{\"cpu\":{\"shares\":-1}}}}",
+              "resources.cpu.shares is negative");
+}
+END_TEST
+
+START_TEST (process_and_resources_alone)
+{
+  struct kc_oci_process proc;
+  struct kc_oci_resources res;
+  kc_error_t err = NULL;
+  const char *p = "{\"args\":[\"/x.wasm\"],\"env\":[\"K=V\"],\"cwd\":\"/\"}";
+  const char *r = "{\"memory\":{\"limit\":-1},\"cpu\":{\"quota\":-1}}";
+
+  ck_assert_int_eq (kc_oci_process_parse (p, strlen (p), &proc, &err), 0);
+  ck_assert_str_eq (proc.args[0], "/x.wasm");
+  kc_oci_process_free (&proc);
+  ck_assert_int_eq (kc_oci_resources_parse (r, strlen (r), &res, &err), 0);
+  ck_assert_int_eq (res.memory_limit, -1);
+  ck_assert_int_eq (res.cpu_quota, -1);
+  ck_assert_int_eq (kc_oci_process_parse ("{", 1, &proc, &err), -1);
+  ck_assert_int_eq (err->code, KC_INVALID_ARGUMENT);
+  kc_error_free (&err);
+}
+END_TEST
+
+START_TEST (mount_options)
+{
+  char *opts[] = { "rbind", "ro", "nosuid", "rprivate", "lowerdir=/a:/b", "upperdir=/u", "rw", "defaults", "" };
+  unsigned long flags, prop;
+  char *data = NULL;
+  kc_error_t err = NULL;
+
+  ck_assert_int_eq (kc_mount_options_parse (opts, 4, &flags, &prop, &data, &err), 0);
+  ck_assert_uint_eq (flags, MS_BIND | MS_REC | MS_RDONLY | MS_NOSUID);
+  ck_assert_uint_eq (prop, MS_PRIVATE | MS_REC);
+  ck_assert_str_eq (data, "");
+  free (data);
+  ck_assert_int_eq (kc_mount_options_parse (opts, 9, &flags, &prop, &data, &err), 0);
+  ck_assert_uint_eq (flags, MS_BIND | MS_REC | MS_NOSUID); /* rw cleared ro */
+  ck_assert_str_eq (data, "lowerdir=/a:/b,upperdir=/u");
+  free (data);
+  {
+    char *loop[] = { "loop" };
+    ck_assert_int_eq (kc_mount_options_parse (loop, 1, &flags, &prop, &data, &err), -1);
+    ck_assert_int_eq (err->code, KC_INVALID_ARGUMENT);
+    kc_error_free (&err);
+  }
+}
+END_TEST
+
+START_TEST (exit_statuses)
+{
+  ck_assert_uint_eq (kc_exit_status_from_wait (0), 0);
+  ck_assert_uint_eq (kc_exit_status_from_wait (3 << 8), 3);
+  ck_assert_uint_eq (kc_exit_status_from_wait (255 << 8), 255);
+  ck_assert_uint_eq (kc_exit_status_from_wait (SIGTERM), 143);
+  ck_assert_uint_eq (kc_exit_status_from_wait (SIGKILL), 137);
+  ck_assert_uint_eq (kc_exit_status_from_wait (SIGKILL | 0x80), 137); /* core dumped */
+}
+END_TEST
+
+START_TEST (wasm_magic)
+{
+  kc_error_t err = NULL;
+  const unsigned char wasm[] = { 0, 'a', 's', 'm', 1, 0, 0, 0 };
+  const unsigned char elf[] = { 0x7f, 'E', 'L', 'F' };
+
+  ck_assert_int_eq (kc_wasm_magic_check (wasm, sizeof (wasm), "/m.wasm", &err), 0);
+  ck_assert_int_eq (kc_wasm_magic_check (elf, sizeof (elf), "/bin/sh", &err), -1);
+  ck_assert_int_eq (err->code, KC_INVALID_ARGUMENT);
+  ck_assert_str_eq (err->msg, "/bin/sh: not a WebAssembly module (starts with 7f 45 4c 46, not 00 61 73 6d)");
+  kc_error_free (&err);
+  ck_assert_int_eq (kc_wasm_magic_check (wasm, 2, "/short", &err), -1);
+  ck_assert_str_eq (err->msg, "/short: not a WebAssembly module (2 bytes long)");
+  kc_error_free (&err);
+}
+END_TEST
+
+START_TEST (ids_and_limits)
+{
+  kc_error_t err = NULL;
+  char buf[32];
+
+  ck_assert_int_eq (kc_id_check ("id", "c1", &err), 0);
+  ck_assert_int_eq (kc_id_check ("id", "", &err), -1);
+  kc_error_free (&err);
+  ck_assert_int_eq (kc_id_check ("id", "..", &err), -1);
+  kc_error_free (&err);
+  ck_assert_int_eq (kc_id_check ("id", "a/b", &err), -1);
+  ck_assert_int_eq (err->code, KC_INVALID_ARGUMENT);
+  kc_error_free (&err);
+  kc_cgroup_format_limit (-1, 0, buf, sizeof (buf));
+  ck_assert_str_eq (buf, "-1");
+  kc_cgroup_format_limit (-1, 1, buf, sizeof (buf));
+  ck_assert_str_eq (buf, "max");
+  kc_cgroup_format_limit (1048576, 1, buf, sizeof (buf));
+  ck_assert_str_eq (buf, "1048576");
+}
+END_TEST
+
+int
+main (void)
+{
+  Suite *s = suite_create ("tasker");
+  TCase *tc = tcase_create ("pure");
+  SRunner *sr;
+  int failed;
+
+  tcase_add_test (tc, spec_full);
+  tcase_add_test (tc, spec_minimal_defaults);
+  tcase_add_test (tc, spec_errors);
+  tcase_add_test (tc, process_and_resources_alone);
+  tcase_add_test (tc, mount_options);
+  tcase_add_test (tc, exit_statuses);
+  tcase_add_test (tc, wasm_magic);
+  tcase_add_test (tc, ids_and_limits);
+  suite_add_tcase (s, tc);
+  sr = srunner_create (s);
+  srunner_run_all (sr, CK_NORMAL);
+  failed = srunner_ntests_failed (sr);
+  srunner_free (sr);
+  return failed == 0 ? 0 : 1;
+}
