@@ -1,0 +1,58 @@
+/* The state of a serving shim daemon: one pod, its sandboxer client, its tasker client, the
+   process records that drive task events. Everything runs on one libevent loop. */
+#ifndef SHIM_SHIM_H
+#define SHIM_SHIM_H
+
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "events.h"
+#include "flags.h"
+#include "grpc/kc_grpc.h"
+#include "procs.h"
+#include "ttrpc/ttrpc.h"
+
+struct shim
+{
+  struct event_base *base;
+  const struct shim_flavor *flavor;
+  char *ns;
+  char *id;
+  char *bundle;
+  char *socket_path; /* removed on exit; NULL when unknown */
+  char *sandboxer_address;
+  kc_ttrpc_server *server;
+  kc_grpc_client *sandboxer;
+  struct shim_events *events;
+  struct shim_procs procs;
+  char *task_address; /* learned from Start, or lazily from Status */
+  uint32_t task_version;
+  kc_ttrpc_client *tasker;
+  int sandbox_seen;  /* a sandbox call succeeded: the pod lives in this shim */
+  int shutting_down; /* ShutdownSandbox answered or SIGTERM: exit once flushed */
+  struct event *exit_timer;
+  int exit_ticks;
+};
+
+/* Default deadline of the short sandboxer calls. */
+#define SHIM_DEFAULT_TIMEOUT_NS (30LL * 1000000000LL)
+
+/* Schedules the daemon's exit once answers are flushed (or after about a second). */
+void shim_request_exit (struct shim *shim);
+
+/* Registers containerd.runtime.sandbox.v1.Sandbox on shim->server. */
+int shim_sandbox_service_register (struct shim *shim, kc_error_t *err);
+/* Registers containerd.task.v2.Task and containerd.task.v3.Task on shim->server. */
+int shim_task_service_register (struct shim *shim, kc_error_t *err);
+
+/* Calls done(code, message, userdata) once the task address is known: at once when it is,
+   otherwise after asking the sandboxer's Status (never from within this function then). */
+typedef void (*shim_address_fn) (struct shim *shim, int code, const char *message, void *userdata);
+void shim_task_address_resolve (struct shim *shim, shim_address_fn done, void *userdata);
+void shim_set_task_address (struct shim *shim, const char *address, uint32_t version);
+
+/* The tasker connection, dialed (or redialed) on demand. NULL with *err when unreachable. */
+kc_ttrpc_client *shim_tasker (struct shim *shim, kc_error_t *err);
+
+#endif
