@@ -8,7 +8,7 @@ Images (all linux/amd64, names under the non-resolvable test domain kc.test):
   kc.test/pause:1        static C pause (waits for SIGTERM/SIGINT, reaps children)
   kc.test/busybox:1      busybox-static with its applet symlinks
   kc.test/wasm-hello:1   /hello.wasm + /etc/hello.txt, Entrypoint ["/hello.wasm"]
-  kc.test/wasm-sleeper:1 /sleeper.wasm
+  kc.test/wasm-sleeper:1 /sleeper.wasm (+ /hello.wasm, /etc/hello.txt to exec)
   kc.test/wasm-alloc:1   /alloc.wasm
 Layers are reproducible: tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner, gzip -n.
 """
@@ -35,7 +35,8 @@ IMAGES = {
     "pause": {"inputs": ["pause/pause.c"], "entrypoint": ["/pause"], "cmd": []},
     "busybox": {"inputs": [BUSYBOX], "entrypoint": [], "cmd": ["sh"]},
     "wasm-hello": {"inputs": ["wasm/hello.c"], "entrypoint": ["/hello.wasm"], "cmd": []},
-    "wasm-sleeper": {"inputs": ["wasm/sleeper.c"], "entrypoint": ["/sleeper.wasm"], "cmd": []},
+    # The sleeper also carries /hello.wasm and /etc/hello.txt: a long-running container to ExecSync in.
+    "wasm-sleeper": {"inputs": ["wasm/sleeper.c", "wasm/hello.c"], "entrypoint": ["/sleeper.wasm"], "cmd": []},
     "wasm-alloc": {"inputs": ["wasm/alloc.c"], "entrypoint": ["/alloc.wasm"], "cmd": []},
 }
 
@@ -88,10 +89,11 @@ def populate_rootfs(name, root):
             f.write("root:x:0:\nnogroup:x:65534:\n")
     elif name.startswith("wasm-"):
         prog = name[len("wasm-"):]
-        wasm = os.path.join(root, prog + ".wasm")
-        run(["clang-14", "--target=wasm32-wasi", "-O2", "-Wall", "-Wextra", "-o", wasm,
-             os.path.join(HERE, "wasm", prog + ".c")])
-        if prog == "hello":
+        progs = [prog] + (["hello"] if prog == "sleeper" else [])
+        for p in progs:
+            run(["clang-14", "--target=wasm32-wasi", "-O2", "-Wall", "-Wextra", "-o",
+                 os.path.join(root, p + ".wasm"), os.path.join(HERE, "wasm", p + ".c")])
+        if "hello" in progs:
             os.makedirs(os.path.join(root, "etc"))
             with open(os.path.join(root, "etc/hello.txt"), "w") as f:
                 f.write(HELLO_TXT)

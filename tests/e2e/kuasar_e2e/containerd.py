@@ -3,9 +3,8 @@ with its own root, state, sockets, CNI dirs and shim PATH, all under the session
 import os
 import signal
 import subprocess
-import sys
 
-from . import util
+from . import images, util
 
 FLAVORS = ("1.7", "2")
 KUASAR_KINDS = ("wasm", "vmm")
@@ -195,11 +194,7 @@ class Containerd:
     # -- images ----------------------------------------------------------------------------------
     def import_images(self, names=None):
         """Builds (cached in $KC_BUILD_DIR/e2e-images) and imports the test images."""
-        sys.path.insert(0, os.path.join(util.SRC_DIR, "images"))
-        try:
-            import build as image_build
-        finally:
-            sys.path.pop(0)
+        image_build = images.builder()
         try:
             built = image_build.build(os.path.join(util.build_dir(), "e2e-images"), names)
             image_build.import_images(built, self.address, self.ctr)

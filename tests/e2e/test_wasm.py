@@ -1,0 +1,166 @@
+"""kuasar-wasm pods through a private containerd 1.7 (sandbox_mode = "shim", ENABLE_CRI_SANDBOXES=1):
+containerd -> containerd-shim-kuasar-wasm-v2 -> wasm-sandboxer -> kuasar-wasm-tasker -> WasmEdge.
+Exit codes, logs and stop behaviour are checked against what a runc container reports
+(tests/e2e/test_runc.py::test_stop_exit_codes_like_runc).
+
+Needs, in $KC_BUILD_DIR: shim/containerd-shim-kuasar-wasm-v2, sandboxer/wasm/wasm-sandboxer and
+sandboxer/wasm/tasker/kuasar-wasm-tasker (the fixtures fail naming what is missing)."""
+import time
+
+import grpc
+import pytest
+
+from kuasar_e2e.images import HELLO_TXT
+
+HANDLER = "kuasar-wasm"
+
+
+@pytest.fixture(scope="module")
+def wasm(wasm_sandboxer, containerd17):
+    """containerd 1.7 whose kuasar-wasm runtime reaches our wasm-sandboxer."""
+    containerd17.require_kuasar("wasm")
+    return containerd17
+
+
+@pytest.fixture(scope="module")
+def pod(wasm):
+    # Host network: containerd 1.7 handles it; 2.1 would panic on it with a shim sandboxer.
+    p = wasm.cri.run_pod("wasm-main", runtime_handler=HANDLER, host_network=True)
+    yield p
+    try:
+        p.stop()
+        p.remove()
+    except grpc.RpcError:
+        pass
+
+
+def test_pod_is_ready(wasm, pod):
+    st = pod.status(verbose=True).status
+    assert st.state == wasm.cri.pb.PodSandboxState.Value("SANDBOX_READY")
+    assert st.metadata.name == "wasm-main"
+    assert st.created_at > 0
+    assert [p.id for p in wasm.cri.list_pods()] == [pod.id]
+    assert [p.runtime_handler for p in wasm.cri.list_pods()] == [HANDLER]
+
+
+def test_hello_log_and_exit_code(wasm, pod):
+    c = pod.create_container("hello", wasm.images["wasm-hello"], args=["a1", "two words"],
+                             env={"GREETING": "hi there", "EXIT_CODE": "3"})
+    c.start()
+    st = c.wait("CONTAINER_EXITED", timeout=30)
+    out = c.log("stdout")
+    assert "arg[0]=/hello.wasm\n" in out
+    assert "arg[1]=a1\n" in out
+    assert "arg[2]=two words\n" in out
+    assert "env:GREETING=hi there\n" in out
+    assert "env:EXIT_CODE=3\n" in out
+    assert f"file:{HELLO_TXT}" in out
+    assert c.log("stderr") == "hello: this line goes to stderr\n"
+    assert (st.exit_code, st.reason) == (3, "Error")
+    assert st.finished_at >= st.started_at > 0
+    c.remove()
+
+
+def test_hello_exit_zero_is_completed(wasm, pod):
+    c = pod.create_container("hello-ok", wasm.images["wasm-hello"]).start()
+    st = c.wait("CONTAINER_EXITED", timeout=30)
+    assert (st.exit_code, st.reason) == (0, "Completed")
+    assert "arg[0]=/hello.wasm\n" in c.log("stdout")
+    c.remove()
+
+
+def test_stop_sleeper_like_runc(wasm, pod):
+    """WASI has no signals: SIGTERM ends the module at once, which runc reports as 128+15 = 143.
+    Only a process that survives the grace period is SIGKILLed and reports 137 (as runc does)."""
+    c = pod.create_container("sleeper", wasm.images["wasm-sleeper"]).start()
+    c.wait("CONTAINER_RUNNING", timeout=30)
+    c.wait_log("started\n")
+    grace = 10
+    t0 = time.monotonic()
+    c.stop(timeout=grace)
+    elapsed = time.monotonic() - t0
+    st = c.status()
+    assert st.state == wasm.cri.pb.ContainerState.Value("CONTAINER_EXITED")
+    if elapsed < grace:
+        assert (st.exit_code, st.reason) == (143, "Error"), f"stopped after {elapsed:.1f}s"
+    else:
+        assert (st.exit_code, st.reason) == (137, "Error"), f"stopped after {elapsed:.1f}s"
+    assert elapsed < 5, f"StopContainer took {elapsed:.1f}s: SIGTERM should end a wasm module at once"
+    c.remove()
+
+
+def test_two_containers_in_one_pod_and_exec(wasm, pod):
+    cri = wasm.cri
+    sleeper = pod.create_container("sleeper2", wasm.images["wasm-sleeper"]).start()
+    hello = pod.create_container("hello2", wasm.images["wasm-hello"], env={"WHO": "second"}).start()
+    sleeper.wait_log("started\n")
+    assert hello.wait("CONTAINER_EXITED").exit_code == 0
+    assert "env:WHO=second\n" in hello.log("stdout")
+    assert sleeper.status().state == cri.pb.ContainerState.Value("CONTAINER_RUNNING")
+    names = sorted(c.metadata.name for c in cri.list_containers(pod_sandbox_id=pod.id))
+    assert names == ["hello2", "sleeper2"]
+
+    r = sleeper.exec_sync(["/hello.wasm", "from-exec"], timeout=30)
+    assert r.exit_code == 0, r.stderr
+    assert b"arg[0]=/hello.wasm\n" in r.stdout
+    assert b"arg[1]=from-exec\n" in r.stdout
+    assert f"file:{HELLO_TXT}".encode() in r.stdout  # the sleeper image carries hello.txt too
+    assert b"hello: this line goes to stderr\n" == r.stderr
+
+    stats = cri.container_stats(sleeper.id)
+    assert stats.attributes.id == sleeper.id
+
+    sleeper.stop(timeout=10)
+    assert sleeper.status().exit_code in (143, 137)
+    hello.remove()
+    sleeper.remove()
+
+
+def test_non_wasm_image_is_refused(wasm, pod):
+    with pytest.raises(grpc.RpcError) as e:
+        c = pod.create_container("not-wasm", wasm.images["busybox"], command=["sh", "-c", "echo no"])
+        c.start()  # a runtime that only notices at start still fails the test below
+    details = e.value.details() or ""
+    assert "wasm" in details.lower(), details
+    assert e.value.code() != grpc.StatusCode.UNKNOWN or "wasm" in details.lower()
+    # Refused at CreateContainer, not at start: no such container is left around.
+    assert "not-wasm" not in [c.metadata.name for c in wasm.cri.list_containers(pod_sandbox_id=pod.id)]
+
+
+def test_pod_survives_sandboxer_restart(wasm, wasm_sandboxer):
+    """The taskers live outside the sandboxer: kill -9 of the sandboxer must not kill the pod."""
+    cri = wasm.cri
+    p = cri.run_pod("wasm-restart", runtime_handler=HANDLER, host_network=True)
+    try:
+        c = p.create_container("sleeper", wasm.images["wasm-sleeper"]).start()
+        c.wait_log("started\n")
+        wasm_sandboxer.kill9()
+        wasm_sandboxer.start()
+        assert p.status().status.state == cri.pb.PodSandboxState.Value("SANDBOX_READY")
+        assert c.status().state == cri.pb.ContainerState.Value("CONTAINER_RUNNING")
+        r = c.exec_sync(["/hello.wasm", "after-restart"], timeout=30)
+        assert r.exit_code == 0 and b"arg[1]=after-restart\n" in r.stdout
+        c.stop(timeout=10)
+        assert c.status().exit_code in (143, 137)
+    finally:
+        p.stop()
+        p.remove()
+
+
+def test_stop_and_remove_pod(wasm, pod):
+    cri = wasm.cri
+    c = pod.create_container("left-running", wasm.images["wasm-sleeper"]).start()
+    c.wait_log("started\n")
+    pod.stop()
+    assert pod.status().status.state == cri.pb.PodSandboxState.Value("SANDBOX_NOTREADY")
+    assert c.status().state == cri.pb.ContainerState.Value("CONTAINER_EXITED")
+    pod.remove()
+    assert cri.list_pods() == []
+    assert cri.list_containers() == []
+
+
+def test_zz_nothing_left(wasm, e2e_session):
+    wasm.cri.remove_everything()
+    left = e2e_session.leaks_besides_daemons()
+    assert left == []
+    assert not any("kuasar-wasm-tasker" in l or "containerd-shim-kuasar" in l for l in left)
