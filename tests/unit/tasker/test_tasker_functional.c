@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -36,6 +37,13 @@ static const char sleeper_c[] = "#include <stdio.h>\n#include <unistd.h>\n"
 static const char reader_c[] = "#include <stdio.h>\n"
                                "int main (void) { FILE *f = fopen (\"/data/msg.txt\", \"r\"); char b[64] = \"\";\n"
                                "  if (!f) return 7; fgets (b, sizeof b, f); printf (\"read:%s\", b); return 0; }\n";
+
+static const char alloc_c[] = "#include <stdlib.h>\n#include <string.h>\n#include <stdio.h>\n"
+                              "char *keep[1024];\n"
+                              "int main (void) { long sum = 0; for (int i = 0; i < 1024; i++) {\n"
+                              "  keep[i] = malloc (1 << 20); if (!keep[i]) return 9;\n"
+                              "  memset (keep[i], i + 1, 1 << 20); sum += keep[i][i * 7]; }\n"
+                              "  printf (\"survived %ld\\n\", sum); return 0; }\n";
 
 static void
 write_file (const char *path, const char *text)
@@ -278,6 +286,9 @@ spawn_tasker (const char *id, const char *socket_path)
   if (pid == 0)
     {
       close (pipefd[0]);
+      /* A failed assertion ends the test process without teardown: the tasker then gets SIGTERM
+         and cleans up after itself. */
+      prctl (PR_SET_PDEATHSIG, SIGTERM);
       execl (tasker_bin, tasker_bin, "--id", id, "--dir", dir, "--socket", socket_path, "--ready-fd", fdarg,
              "--log-level", "debug", (char *) NULL);
       _exit (127);
@@ -642,6 +653,23 @@ START_TEST (bind_mount_volume_and_rootfs_mount)
 }
 END_TEST
 
+START_TEST (memory_limit_oom_is_137)
+{
+  char bundle[256];
+  Containerd__Task__V2__StateResponse *st;
+
+  make_bundle ("oom", alloc_c, "[\"/app.wasm\"]",
+               ",\"linux\":{\"resources\":{\"memory\":{\"limit\":134217728}}}", bundle, sizeof (bundle));
+  create ("oom", bundle, NULL, NULL, 0);
+  start ("oom", NULL);
+  ck_assert_uint_eq (wait_exit ("oom", NULL), 137);
+  st = state ("oom", NULL);
+  ck_assert_uint_eq (st->exit_status, 137);
+  containerd__task__v2__state_response__free_unpacked (st, NULL);
+  ck_assert_uint_eq (delete_task ("oom", NULL), 137);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -658,6 +686,7 @@ main (void)
   tcase_add_test (tc, connect_v3_and_shutdown);
   tcase_add_test (tc, sigterm_stops_containers);
   tcase_add_test (tc, bind_mount_volume_and_rootfs_mount);
+  tcase_add_test (tc, memory_limit_oom_is_137);
   suite_add_tcase (s, tc);
   sr = srunner_create (s);
   srunner_run_all (sr, CK_NORMAL);
