@@ -229,8 +229,7 @@ apply_v2 (const struct kc_cgroup *cg, const struct kc_oci_resources *res, kc_err
     }
   if (res->has_cpu_quota || res->has_cpu_period)
     {
-      kc_cgroup_format_limit (res->has_cpu_quota && res->cpu_quota > 0 ? res->cpu_quota : -1, 1, quota,
-                              sizeof (quota));
+      kc_cgroup_format_limit (res->has_cpu_quota && res->cpu_quota > 0 ? res->cpu_quota : -1, 1, quota, sizeof (quota));
       snprintf (buf, sizeof (buf), "%s %" PRIu64, quota, res->cpu_period > 0 ? res->cpu_period : 100000);
       if (write_file (dir, "cpu.max", buf, err) < 0)
         return -1;

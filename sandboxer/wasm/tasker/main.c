@@ -59,11 +59,16 @@ int
 main (int argc, char **argv)
 {
   static const struct option longopts[] = {
-    { "id", required_argument, NULL, 'i' },         { "dir", required_argument, NULL, 'd' },
-    { "socket", required_argument, NULL, 's' },     { "netns", required_argument, NULL, 'n' },
-    { "cgroup-parent", required_argument, NULL, 'c' }, { "log-level", required_argument, NULL, 'l' },
-    { "ready-fd", required_argument, NULL, 'r' },   { "help", no_argument, NULL, 'h' },
-    { "version", no_argument, NULL, 'v' },          { NULL, 0, NULL, 0 },
+    { "id", required_argument, NULL, 'i' },
+    { "dir", required_argument, NULL, 'd' },
+    { "socket", required_argument, NULL, 's' },
+    { "netns", required_argument, NULL, 'n' },
+    { "cgroup-parent", required_argument, NULL, 'c' },
+    { "log-level", required_argument, NULL, 'l' },
+    { "ready-fd", required_argument, NULL, 'r' },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'v' },
+    { NULL, 0, NULL, 0 },
   };
   struct kc_tasker_options opts = { .ready_fd = -1 };
   const char *netns = NULL;
@@ -75,11 +80,21 @@ main (int argc, char **argv)
   while ((opt = getopt_long (argc, argv, "", longopts, NULL)) != -1)
     switch (opt)
       {
-      case 'i': opts.id = optarg; break;
-      case 'd': opts.dir = optarg; break;
-      case 's': opts.socket_path = optarg; break;
-      case 'n': netns = optarg; break;
-      case 'c': opts.cgroup_parent = optarg; break;
+      case 'i':
+        opts.id = optarg;
+        break;
+      case 'd':
+        opts.dir = optarg;
+        break;
+      case 's':
+        opts.socket_path = optarg;
+        break;
+      case 'n':
+        netns = optarg;
+        break;
+      case 'c':
+        opts.cgroup_parent = optarg;
+        break;
       case 'l':
         if ((level = kc_log_level_parse (optarg)) < 0)
           {
@@ -94,9 +109,15 @@ main (int argc, char **argv)
             return 2;
           }
         break;
-      case 'h': usage (stdout); return 0;
-      case 'v': printf ("kuasar-wasm-tasker %s\n", KC_VERSION); return 0;
-      default: usage (stderr); return 2;
+      case 'h':
+        usage (stdout);
+        return 0;
+      case 'v':
+        printf ("kuasar-wasm-tasker %s\n", KC_VERSION);
+        return 0;
+      default:
+        usage (stderr);
+        return 2;
       }
   if (opts.id == NULL || opts.socket_path == NULL || optind != argc)
     {

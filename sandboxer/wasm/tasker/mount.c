@@ -44,10 +44,10 @@ static const struct flag_word flag_words[] = {
 };
 
 static const struct flag_word propagation_words[] = {
-  { "private", 0, MS_PRIVATE },          { "rprivate", 0, MS_PRIVATE | MS_REC },
-  { "shared", 0, MS_SHARED },            { "rshared", 0, MS_SHARED | MS_REC },
-  { "slave", 0, MS_SLAVE },              { "rslave", 0, MS_SLAVE | MS_REC },
-  { "unbindable", 0, MS_UNBINDABLE },    { "runbindable", 0, MS_UNBINDABLE | MS_REC },
+  { "private", 0, MS_PRIVATE },       { "rprivate", 0, MS_PRIVATE | MS_REC },
+  { "shared", 0, MS_SHARED },         { "rshared", 0, MS_SHARED | MS_REC },
+  { "slave", 0, MS_SLAVE },           { "rslave", 0, MS_SLAVE | MS_REC },
+  { "unbindable", 0, MS_UNBINDABLE }, { "runbindable", 0, MS_UNBINDABLE | MS_REC },
 };
 
 static const struct flag_word *
@@ -76,8 +76,8 @@ append_data (char **data, size_t *len, const char *opt)
 }
 
 int
-kc_mount_options_parse (char *const *options, size_t n, unsigned long *flags, unsigned long *propagation,
-                        char **data, kc_error_t *err)
+kc_mount_options_parse (char *const *options, size_t n, unsigned long *flags, unsigned long *propagation, char **data,
+                        kc_error_t *err)
 {
   size_t len = 0;
   char *d = calloc (1, 1);
@@ -100,8 +100,7 @@ kc_mount_options_parse (char *const *options, size_t n, unsigned long *flags, un
           else
             *flags |= w->flag;
         }
-      else if ((w = lookup (propagation_words, sizeof (propagation_words) / sizeof (propagation_words[0]), o))
-               != NULL)
+      else if ((w = lookup (propagation_words, sizeof (propagation_words) / sizeof (propagation_words[0]), o)) != NULL)
         *propagation |= w->flag;
       else if (strcmp (o, "loop") == 0)
         {
@@ -139,8 +138,7 @@ mount_one (const struct kc_mount_spec *m, const char *target, kc_error_t *err)
     }
   free (data);
   /* A read-only bind mount needs a remount: the first mount(2) ignores MS_RDONLY with MS_BIND. */
-  if ((flags & MS_BIND) && (flags & MS_RDONLY)
-      && mount (NULL, target, NULL, (flags & ~MS_REC) | MS_REMOUNT, NULL) < 0)
+  if ((flags & MS_BIND) && (flags & MS_RDONLY) && mount (NULL, target, NULL, (flags & ~MS_REC) | MS_REMOUNT, NULL) < 0)
     {
       int saved = errno;
       umount2 (target, MNT_DETACH);

@@ -154,8 +154,8 @@ child_main (const struct kc_spawn *sp, pid_t parent, int stdio[3], int start_rd,
     {
       dprintf (2, "kuasar-wasm-tasker: %s\n", err->msg);
       if (log_fd >= 0)
-        dprintf (log_fd, "level=error msg=\"module %s failed: %s\" component=kuasar-wasm-tasker pid=%d\n",
-                 sp->args[0], err->msg, (int) getpid ());
+        dprintf (log_fd, "level=error msg=\"module %s failed: %s\" component=kuasar-wasm-tasker pid=%d\n", sp->args[0],
+                 err->msg, (int) getpid ());
       _exit (1);
     }
   _exit (code);

@@ -22,7 +22,7 @@ struct kc_waiter
   type *req = fn##__unpack (NULL, len, payload);                                                                       \
   if (req == NULL)                                                                                                     \
     {                                                                                                                  \
-      kc_ttrpc_call_error (call, KC_INVALID_ARGUMENT, "cannot decode the request");                                   \
+      kc_ttrpc_call_error (call, KC_INVALID_ARGUMENT, "cannot decode the request");                                    \
       return;                                                                                                          \
     }
 
@@ -167,7 +167,8 @@ handle_delete (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *us
 
   if (p != NULL && p->status == CONTAINERD__V1__TYPES__STATUS__RUNNING)
     kc_error_code (&err, KC_FAILED_PRECONDITION, "process %d of `%s` is still running", (int) p->pid, c->id);
-  else if (p != NULL && p->exec_id == NULL && kc_container_alive (c) && c->init.status != CONTAINERD__V1__TYPES__STATUS__CREATED)
+  else if (p != NULL && p->exec_id == NULL && kc_container_alive (c)
+           && c->init.status != CONTAINERD__V1__TYPES__STATUS__CREATED)
     kc_error_code (&err, KC_FAILED_PRECONDITION, "container `%s` still has running execs", c->id);
   else if (p != NULL)
     {
@@ -314,8 +315,7 @@ handle_resume (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *us
 static void
 handle_unimplemented (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
 {
-  kc_ttrpc_call_error (call, KC_UNIMPLEMENTED, "%s is not implemented by the wasm tasker",
-                       kc_ttrpc_call_method (call));
+  kc_ttrpc_call_error (call, KC_UNIMPLEMENTED, "%s is not implemented by the wasm tasker", kc_ttrpc_call_method (call));
 }
 
 static int
@@ -410,8 +410,7 @@ handle_update (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *us
   else if (c != NULL && (req->resources == NULL || req->resources->value.len == 0))
     kc_error_code (&err, KC_INVALID_ARGUMENT, "update `%s`: no resources", req->id);
   else if (c != NULL
-           && kc_oci_resources_parse ((const char *) req->resources->value.data, req->resources->value.len, &res,
-                                      &err)
+           && kc_oci_resources_parse ((const char *) req->resources->value.data, req->resources->value.len, &res, &err)
                   == 0)
     ret = kc_cgroup_apply (&c->cgroup, &res, &err);
   FREE_REQ (containerd__task__v2__update_task_request);
@@ -480,14 +479,22 @@ struct method
 };
 
 static const struct method methods[] = {
-  { "State", handle_state },       { "Create", handle_create },
-  { "Start", handle_start },       { "Delete", handle_delete },
-  { "Pids", handle_pids },         { "Pause", handle_pause },
-  { "Resume", handle_resume },     { "Checkpoint", handle_unimplemented },
-  { "Kill", handle_kill },         { "Exec", handle_exec },
-  { "ResizePty", handle_unimplemented }, { "CloseIO", handle_close_io },
-  { "Update", handle_update },     { "Wait", handle_wait },
-  { "Stats", handle_unimplemented }, { "Connect", handle_connect },
+  { "State", handle_state },
+  { "Create", handle_create },
+  { "Start", handle_start },
+  { "Delete", handle_delete },
+  { "Pids", handle_pids },
+  { "Pause", handle_pause },
+  { "Resume", handle_resume },
+  { "Checkpoint", handle_unimplemented },
+  { "Kill", handle_kill },
+  { "Exec", handle_exec },
+  { "ResizePty", handle_unimplemented },
+  { "CloseIO", handle_close_io },
+  { "Update", handle_update },
+  { "Wait", handle_wait },
+  { "Stats", handle_unimplemented },
+  { "Connect", handle_connect },
   { "Shutdown", handle_shutdown },
 };
 

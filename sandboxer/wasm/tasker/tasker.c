@@ -202,8 +202,7 @@ kc_tasker_init (struct kc_tasker *t, const struct kc_tasker_options *opts, kc_er
   t->id = strdup (opts->id);
   t->socket_path = strdup (opts->socket_path);
   if (t->id == NULL || t->socket_path == NULL
-      || asprintf (&t->cgroup_base, "%s/%s", opts->cgroup_parent ? opts->cgroup_parent : "kuasar-wasm", opts->id)
-             < 0)
+      || asprintf (&t->cgroup_base, "%s/%s", opts->cgroup_parent ? opts->cgroup_parent : "kuasar-wasm", opts->id) < 0)
     return kc_error (err, ENOMEM, "init");
   t->cgroup_root = usable_cgroup_root (opts->cgroup_root ? opts->cgroup_root : "/sys/fs/cgroup");
   if (prctl (PR_SET_CHILD_SUBREAPER, 1) < 0)

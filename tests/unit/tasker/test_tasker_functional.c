@@ -546,9 +546,8 @@ START_TEST (bad_input_is_rejected)
     /* An Any whose bytes are junk as a CreateTaskRequest: field 2 with wrong wire type. */
     raw.value.data = junk;
     raw.value.len = sizeof (junk);
-    ck_assert_int_eq (kc_ttrpc_call_sync (sock, "containerd.task.v2.Task", "Create", &raw.base, TIMEOUT_NS, &r, &l,
-                                          &err),
-                      -1);
+    ck_assert_int_eq (
+        kc_ttrpc_call_sync (sock, "containerd.task.v2.Task", "Create", &raw.base, TIMEOUT_NS, &r, &l, &err), -1);
     kc_error_free (&err);
     free (r);
   }
@@ -569,9 +568,8 @@ START_TEST (connect_v3_and_shutdown)
   struct stat st;
 
   req.id = (char *) "not-created-yet";
-  ck_assert_int_eq (kc_ttrpc_call_sync (sock, "containerd.task.v3.Task", "Connect", &req.base, TIMEOUT_NS, &buf,
-                                        &len, &err),
-                    0);
+  ck_assert_int_eq (
+      kc_ttrpc_call_sync (sock, "containerd.task.v3.Task", "Connect", &req.base, TIMEOUT_NS, &buf, &len, &err), 0);
   resp = containerd__task__v2__connect_response__unpack (NULL, len, buf);
   ck_assert_ptr_nonnull (resp);
   ck_assert_uint_eq (resp->shim_pid, (uint32_t) tasker_pid);
@@ -658,8 +656,8 @@ START_TEST (memory_limit_oom_is_137)
   char bundle[256];
   Containerd__Task__V2__StateResponse *st;
 
-  make_bundle ("oom", alloc_c, "[\"/app.wasm\"]",
-               ",\"linux\":{\"resources\":{\"memory\":{\"limit\":134217728}}}", bundle, sizeof (bundle));
+  make_bundle ("oom", alloc_c, "[\"/app.wasm\"]", ",\"linux\":{\"resources\":{\"memory\":{\"limit\":134217728}}}",
+               bundle, sizeof (bundle));
   create ("oom", bundle, NULL, NULL, 0);
   start ("oom", NULL);
   ck_assert_uint_eq (wait_exit ("oom", NULL), 137);

@@ -66,9 +66,9 @@ START_TEST (spec_minimal_defaults)
   ck_assert (!spec.resources.has_memory_limit);
   ck_assert (!spec.resources.has_cpu_quota);
   kc_oci_spec_free (&spec);
-  ck_assert_int_eq (parse ("{\"process\":{\"args\":[\"a\"]},\"linux\":{\"resources\":{\"memory\":{\"limit\":null}}}}",
-                           &spec, &err),
-                    0);
+  ck_assert_int_eq (
+      parse ("{\"process\":{\"args\":[\"a\"]},\"linux\":{\"resources\":{\"memory\":{\"limit\":null}}}}", &spec, &err),
+      0);
   ck_assert (!spec.resources.has_memory_limit);
   kc_oci_spec_free (&spec);
 }
