@@ -45,6 +45,9 @@ def test_container_log_and_exit_code(containerd, pod):
     assert st.exit_code == 7
     assert st.reason == "Error"
     assert st.finished_at >= st.started_at > 0
+    # The exit can be reported before the last log line is copied: wait for the lines, then compare.
+    c.wait_log("hello-stdout from-env\n", stream="stdout")
+    c.wait_log("hello-stderr\n", stream="stderr")
     assert c.log("stdout") == "hello-stdout from-env\n"
     assert c.log("stderr") == "hello-stderr\n"
     c.remove()
@@ -76,7 +79,7 @@ def test_exec_sync_stats_and_stop(containerd, pod):
     st = c.status()
     assert st.state == containerd.cri.pb.ContainerState.Value("CONTAINER_EXITED")
     assert st.exit_code == 0
-    assert "got-term" in c.log()
+    c.wait_log("got-term\n")
     c.remove()
 
 

@@ -48,6 +48,8 @@ def test_hello_log_and_exit_code(wasm, pod):
                              env={"GREETING": "hi there", "EXIT_CODE": "3"})
     c.start()
     st = c.wait("CONTAINER_EXITED", timeout=30)
+    c.wait_log(f"file:{HELLO_TXT}", stream="stdout")
+    c.wait_log("hello: this line goes to stderr\n", stream="stderr")
     out = c.log("stdout")
     assert "arg[0]=/hello.wasm\n" in out
     assert "arg[1]=a1\n" in out
@@ -65,7 +67,7 @@ def test_hello_exit_zero_is_completed(wasm, pod):
     c = pod.create_container("hello-ok", wasm.images["wasm-hello"]).start()
     st = c.wait("CONTAINER_EXITED", timeout=30)
     assert (st.exit_code, st.reason) == (0, "Completed")
-    assert "arg[0]=/hello.wasm\n" in c.log("stdout")
+    c.wait_log("arg[0]=/hello.wasm\n", stream="stdout")
     c.remove()
 
 
@@ -95,7 +97,7 @@ def test_two_containers_in_one_pod_and_exec(wasm, pod):
     hello = pod.create_container("hello2", wasm.images["wasm-hello"], env={"WHO": "second"}).start()
     sleeper.wait_log("started\n")
     assert hello.wait("CONTAINER_EXITED").exit_code == 0
-    assert "env:WHO=second\n" in hello.log("stdout")
+    hello.wait_log("env:WHO=second\n", stream="stdout")
     assert sleeper.status().state == cri.pb.ContainerState.Value("CONTAINER_RUNNING")
     names = sorted(c.metadata.name for c in cri.list_containers(pod_sandbox_id=pod.id))
     assert names == ["hello2", "sleeper2"]

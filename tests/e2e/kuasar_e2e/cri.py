@@ -20,7 +20,7 @@ def api():
     if _api is not None:
         return _api
     try:
-        import grpc  # noqa: F401
+        import grpc  # noqa: F401 - checked here so the message names the packages
         from grpc_tools import protoc
     except ImportError as e:
         raise util.HarnessError(f"{e}: run the e2e tests with /usr/bin/python3 and install python3-grpcio "
@@ -136,7 +136,7 @@ def read_cri_log(path, stream=None):
         parts = line.split(" ", 3)
         if len(parts) < 3:
             continue
-        _ts, strm, tag = parts[0], parts[1], parts[2]
+        strm, tag = parts[1], parts[2]
         text = parts[3] if len(parts) > 3 else ""
         if stream and strm != stream:
             continue
