@@ -1,0 +1,432 @@
+/* Functional test: runs the built wasm-sandboxer on a temp --listen/--dir with a fake tasker
+   (fake_tasker.sh) and drives the Controller over gRPC, including a kill -9 recovery.
+   KC_SANDBOXER_BIN and KC_FAKE_TASKER come from meson. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fsutil.h"
+#include "grpc/kc_grpc.h"
+#include "log.h"
+#include "sandbox_controller.pb-c.h"
+
+#define PATH(m) "/containerd.services.sandbox.v1.Controller/" m
+#define TIMEOUT_NS (20LL * 1000000000)
+
+static char tmpdir[64], sock[128], target[160], state_dir[128];
+static pid_t daemon_pid = -1;
+
+static int status (const char *id, char *state, size_t state_len, uint32_t *pid);
+
+static void
+start_daemon (void)
+{
+  char log_path[160], config[160];
+  snprintf (log_path, sizeof (log_path), "%s/daemon.log", tmpdir);
+  snprintf (config, sizeof (config), "%s/config.toml", tmpdir);
+  unlink (sock); /* stale after a kill -9: wait for the new one */
+  daemon_pid = fork ();
+  ck_assert_int_ge (daemon_pid, 0);
+  if (daemon_pid == 0)
+    {
+      int fd = open (log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+      dup2 (fd, 2);
+      execl (getenv ("KC_SANDBOXER_BIN"), "wasm-sandboxer", "--listen", sock, "--dir", state_dir, "--tasker",
+             getenv ("KC_FAKE_TASKER"), "--log-level", "debug", "--config", config, (char *) NULL);
+      _exit (127);
+    }
+  for (int i = 0; i < 500 && access (sock, F_OK) < 0; i++)
+    usleep (10000);
+  ck_assert_int_eq (access (sock, F_OK), 0);
+  /* The socket file appears at bind(), a moment before listen(). */
+  char state[64];
+  int code = KC_UNAVAILABLE;
+  for (int i = 0; i < 100 && code == KC_UNAVAILABLE; i++)
+    if ((code = status ("probe", state, sizeof (state), NULL)) == KC_UNAVAILABLE)
+      usleep (20000);
+  ck_assert_int_eq (code, KC_NOT_FOUND);
+}
+
+static int
+stop_daemon (int sig)
+{
+  int status = -1;
+  if (daemon_pid > 0)
+    {
+      kill (daemon_pid, sig);
+      waitpid (daemon_pid, &status, 0);
+      daemon_pid = -1;
+    }
+  return status;
+}
+
+static void
+setup (void)
+{
+  /* Taskers orphaned by a killed sandboxer come to us, so teardown can reap them. */
+  prctl (PR_SET_CHILD_SUBREAPER, 1);
+  strcpy (tmpdir, "/tmp/kc-sbfunc-XXXXXX");
+  ck_assert_ptr_nonnull (mkdtemp (tmpdir));
+  snprintf (sock, sizeof (sock), "%s/s.sock", tmpdir);
+  snprintf (target, sizeof (target), "unix://%s", sock);
+  snprintf (state_dir, sizeof (state_dir), "%s/state", tmpdir);
+  char config[160];
+  const char *text = "# test config\nlog_level = \"debug\"\n[wasm]\nstop_timeout_secs = 3\nunknown_key = 1\n";
+  cleanup_error kc_error_t err = NULL;
+  snprintf (config, sizeof (config), "%s/config.toml", tmpdir);
+  ck_assert_int_eq (kc_write_file_atomic (config, text, strlen (text), 0600, &err), 0);
+  start_daemon ();
+}
+
+/* Kills whatever fake tasker is left (their pids are in the records) and removes the tree. */
+static void
+teardown (void)
+{
+  stop_daemon (SIGKILL);
+  char cmd[512];
+  snprintf (cmd, sizeof (cmd), "cat %s/*/sandbox.json 2>/dev/null | sed -n 's/.*\"pid\": *\\([0-9][0-9]*\\).*/\\1/p' "
+            "| while read p; do [ \"$p\" -gt 0 ] && kill -9 $p 2>/dev/null; done; true", state_dir);
+  if (system (cmd) < 0)
+    perror ("system");
+  cleanup_error kc_error_t err = NULL;
+  kc_rm_rf (tmpdir, &err);
+  while (waitpid (-1, NULL, WNOHANG) > 0)
+    ;
+}
+
+/* One call; returns the status code; *reply gets the payload on OK. */
+static int
+call (const char *path, const ProtobufCMessage *req, uint8_t **reply, size_t *len, char *msg, size_t msg_len)
+{
+  cleanup_error kc_error_t err = NULL;
+  uint8_t *buf = NULL;
+  size_t n = 0;
+  int ret = kc_grpc_call_sync (target, path, req, "k8s.io", TIMEOUT_NS, &buf, &n, &err);
+  if (msg)
+    snprintf (msg, msg_len, "%s", ret < 0 ? err->msg : "");
+  if (reply)
+    {
+      *reply = buf;
+      *len = n;
+    }
+  else
+    free (buf);
+  return ret < 0 ? err->code : KC_OK;
+}
+
+static int
+create (const char *id)
+{
+  Containerd__Services__Sandbox__V1__ControllerCreateRequest req
+      = CONTAINERD__SERVICES__SANDBOX__V1__CONTROLLER_CREATE_REQUEST__INIT;
+  req.sandbox_id = (char *) id;
+  req.netns_path = "";
+  return call (PATH ("Create"), &req.base, NULL, NULL, NULL, 0);
+}
+
+static int
+start (const char *id, uint32_t *pid, char *msg, size_t msg_len)
+{
+  Containerd__Services__Sandbox__V1__ControllerStartRequest req
+      = CONTAINERD__SERVICES__SANDBOX__V1__CONTROLLER_START_REQUEST__INIT;
+  uint8_t *buf;
+  size_t len;
+  req.sandbox_id = (char *) id;
+  int code = call (PATH ("Start"), &req.base, &buf, &len, msg, msg_len);
+  if (code != KC_OK)
+    return code;
+  Containerd__Services__Sandbox__V1__ControllerStartResponse *resp
+      = containerd__services__sandbox__v1__controller_start_response__unpack (NULL, len, buf);
+  ck_assert_ptr_nonnull (resp);
+  char want[256];
+  snprintf (want, sizeof (want), "ttrpc+unix://%s/%s/task.sock", state_dir, id);
+  ck_assert_str_eq (resp->address, want);
+  ck_assert_uint_eq (resp->version, 2);
+  ck_assert_ptr_nonnull (resp->created_at);
+  ck_assert_uint_gt (resp->pid, 0);
+  if (pid)
+    *pid = resp->pid;
+  containerd__services__sandbox__v1__controller_start_response__free_unpacked (resp, NULL);
+  free (buf);
+  return code;
+}
+
+/* Status: returns the code; fills state and pid. */
+static int
+status (const char *id, char *state, size_t state_len, uint32_t *pid)
+{
+  Containerd__Services__Sandbox__V1__ControllerStatusRequest req
+      = CONTAINERD__SERVICES__SANDBOX__V1__CONTROLLER_STATUS_REQUEST__INIT;
+  uint8_t *buf;
+  size_t len;
+  req.sandbox_id = (char *) id;
+  req.verbose = 1;
+  int code = call (PATH ("Status"), &req.base, &buf, &len, NULL, 0);
+  if (code != KC_OK)
+    return code;
+  Containerd__Services__Sandbox__V1__ControllerStatusResponse *resp
+      = containerd__services__sandbox__v1__controller_status_response__unpack (NULL, len, buf);
+  ck_assert_ptr_nonnull (resp);
+  snprintf (state, state_len, "%s", resp->state);
+  ck_assert_str_eq (resp->sandbox_id, id);
+  ck_assert_uint_eq (resp->n_info, 1);
+  ck_assert_ptr_nonnull (strstr (resp->info[0]->value, "\"dir\""));
+  if (pid)
+    *pid = resp->pid;
+  containerd__services__sandbox__v1__controller_status_response__free_unpacked (resp, NULL);
+  free (buf);
+  return code;
+}
+
+static int
+stop (const char *id, uint32_t timeout)
+{
+  Containerd__Services__Sandbox__V1__ControllerStopRequest req
+      = CONTAINERD__SERVICES__SANDBOX__V1__CONTROLLER_STOP_REQUEST__INIT;
+  req.sandbox_id = (char *) id;
+  req.timeout_secs = timeout;
+  return call (PATH ("Stop"), &req.base, NULL, NULL, NULL, 0);
+}
+
+static int
+wait_exit (const char *id, uint32_t *exit_status)
+{
+  Containerd__Services__Sandbox__V1__ControllerWaitRequest req
+      = CONTAINERD__SERVICES__SANDBOX__V1__CONTROLLER_WAIT_REQUEST__INIT;
+  uint8_t *buf;
+  size_t len;
+  req.sandbox_id = (char *) id;
+  int code = call (PATH ("Wait"), &req.base, &buf, &len, NULL, 0);
+  if (code != KC_OK)
+    return code;
+  Containerd__Services__Sandbox__V1__ControllerWaitResponse *resp
+      = containerd__services__sandbox__v1__controller_wait_response__unpack (NULL, len, buf);
+  ck_assert_ptr_nonnull (resp);
+  ck_assert_ptr_nonnull (resp->exited_at);
+  ck_assert_int_gt (resp->exited_at->seconds, 0);
+  *exit_status = resp->exit_status;
+  containerd__services__sandbox__v1__controller_wait_response__free_unpacked (resp, NULL);
+  free (buf);
+  return code;
+}
+
+static int
+shutdown_sandbox (const char *id)
+{
+  Containerd__Services__Sandbox__V1__ControllerShutdownRequest req
+      = CONTAINERD__SERVICES__SANDBOX__V1__CONTROLLER_SHUTDOWN_REQUEST__INIT;
+  req.sandbox_id = (char *) id;
+  return call (PATH ("Shutdown"), &req.base, NULL, NULL, NULL, 0);
+}
+
+/* 1 while pid runs; a zombie (its reaper may be slow after a restart) counts as gone. */
+static int
+alive (uint32_t pid)
+{
+  char path[64], buf[512];
+  snprintf (path, sizeof (path), "/proc/%u/stat", pid);
+  FILE *f = fopen (path, "re");
+  if (f == NULL)
+    return 0;
+  size_t n = fread (buf, 1, sizeof (buf) - 1, f);
+  fclose (f);
+  buf[n] = '\0';
+  char *p = strrchr (buf, ')');
+  return p != NULL && p[1] == ' ' && p[2] != 'Z';
+}
+
+struct waiter
+{
+  const char *id;
+  int code;
+  uint32_t exit_status;
+};
+
+static void *
+wait_thread (void *arg)
+{
+  struct waiter *w = arg;
+  w->code = wait_exit (w->id, &w->exit_status);
+  return NULL;
+}
+
+START_TEST (lifecycle)
+{
+  char state[64], path[256];
+  uint32_t pid = 0, spid = 0, code = 99;
+  ck_assert_int_eq (create ("pod-a"), KC_OK);
+  ck_assert_int_eq (status ("pod-a", state, sizeof (state), &spid), KC_OK);
+  ck_assert_str_eq (state, "SANDBOX_NOTREADY");
+  ck_assert_int_eq (start ("pod-a", &pid, NULL, 0), KC_OK);
+  ck_assert (alive (pid));
+  ck_assert_int_eq (status ("pod-a", state, sizeof (state), &spid), KC_OK);
+  ck_assert_str_eq (state, "SANDBOX_READY");
+  ck_assert_uint_eq (spid, pid);
+  ck_assert_int_eq (start ("pod-a", NULL, NULL, 0), KC_FAILED_PRECONDITION);
+
+  /* Wait stays pending until Stop makes the tasker exit. */
+  struct waiter w = { "pod-a", -1, 99 };
+  pthread_t th;
+  ck_assert_int_eq (pthread_create (&th, NULL, wait_thread, &w), 0);
+  usleep (300000);
+  ck_assert_int_eq (w.code, -1);
+  ck_assert_int_eq (stop ("pod-a", 5), KC_OK);
+  pthread_join (th, NULL);
+  ck_assert_int_eq (w.code, KC_OK);
+  ck_assert_uint_eq (w.exit_status, 0);
+  ck_assert (!alive (pid));
+
+  ck_assert_int_eq (status ("pod-a", state, sizeof (state), &spid), KC_OK);
+  ck_assert_str_eq (state, "SANDBOX_NOTREADY");
+  ck_assert_int_eq (stop ("pod-a", 0), KC_OK); /* idempotent */
+  ck_assert_int_eq (wait_exit ("pod-a", &code), KC_OK);
+  ck_assert_uint_eq (code, 0);
+  ck_assert_int_eq (shutdown_sandbox ("pod-a"), KC_OK);
+  ck_assert_int_eq (status ("pod-a", state, sizeof (state), NULL), KC_NOT_FOUND);
+  snprintf (path, sizeof (path), "%s/pod-a", state_dir);
+  ck_assert_int_eq (access (path, F_OK), -1);
+}
+END_TEST
+
+START_TEST (shutdown_running)
+{
+  uint32_t pid = 0;
+  ck_assert_int_eq (create ("pod-b"), KC_OK);
+  ck_assert_int_eq (start ("pod-b", &pid, NULL, 0), KC_OK);
+  ck_assert_int_eq (shutdown_sandbox ("pod-b"), KC_OK);
+  ck_assert (!alive (pid));
+  ck_assert_int_eq (shutdown_sandbox ("pod-b"), KC_NOT_FOUND);
+  /* The id can be reused once shut down. */
+  ck_assert_int_eq (create ("pod-b"), KC_OK);
+}
+END_TEST
+
+START_TEST (errors)
+{
+  char state[64], msg[512];
+  char long_id[140];
+  ck_assert_int_eq (status ("nope", state, sizeof (state), NULL), KC_NOT_FOUND);
+  ck_assert_int_eq (stop ("nope", 0), KC_NOT_FOUND);
+  ck_assert_int_eq (shutdown_sandbox ("nope"), KC_NOT_FOUND);
+  ck_assert_int_eq (start ("nope", NULL, NULL, 0), KC_NOT_FOUND);
+  ck_assert_int_eq (create (""), KC_INVALID_ARGUMENT);
+  ck_assert_int_eq (create (".."), KC_INVALID_ARGUMENT);
+  ck_assert_int_eq (create ("a/b"), KC_INVALID_ARGUMENT);
+  ck_assert_int_eq (status ("../etc", state, sizeof (state), NULL), KC_INVALID_ARGUMENT);
+  memset (long_id, 'x', 129);
+  long_id[129] = '\0';
+  ck_assert_int_eq (create (long_id), KC_INVALID_ARGUMENT);
+  ck_assert_int_eq (create ("dup"), KC_OK);
+  ck_assert_int_eq (create ("dup"), KC_ALREADY_EXISTS);
+  /* A tasker that fails: the error names its log and quotes its last line. */
+  ck_assert_int_eq (create ("fail-1"), KC_OK);
+  ck_assert_int_ne (start ("fail-1", NULL, msg, sizeof (msg)), KC_OK);
+  ck_assert_ptr_nonnull (strstr (msg, "fail-1/tasker.log"));
+  ck_assert_ptr_nonnull (strstr (msg, "fake tasker: cannot start fail-1"));
+  ck_assert_int_eq (status ("fail-1", state, sizeof (state), NULL), KC_OK);
+  ck_assert_str_eq (state, "SANDBOX_NOTREADY");
+  /* Garbage payload: INVALID_ARGUMENT, and the daemon lives on. */
+  Containerd__Services__Sandbox__V1__ControllerStatusRequest bogus
+      = CONTAINERD__SERVICES__SANDBOX__V1__CONTROLLER_STATUS_REQUEST__INIT;
+  bogus.sandbox_id = "dup";
+  ck_assert_int_eq (call (PATH ("Create"), &bogus.base, NULL, NULL, NULL, 0), KC_ALREADY_EXISTS);
+  ck_assert_int_eq (status ("dup", state, sizeof (state), NULL), KC_OK);
+}
+END_TEST
+
+START_TEST (recovery)
+{
+  char state[64];
+  uint32_t pid = 0, pid2 = 0, code = 99;
+  ck_assert_int_eq (create ("pod-r"), KC_OK);
+  ck_assert_int_eq (start ("pod-r", &pid, NULL, 0), KC_OK);
+  ck_assert_int_eq (create ("pod-dead"), KC_OK);
+  ck_assert_int_eq (start ("pod-dead", &pid2, NULL, 0), KC_OK);
+  stop_daemon (SIGKILL);
+  ck_assert (alive (pid));
+  kill ((pid_t) pid2, SIGKILL); /* dies while the sandboxer is away */
+  usleep (200000);
+  /* a corrupted record is skipped, not fatal */
+  char path[256];
+  cleanup_error kc_error_t err = NULL;
+  snprintf (path, sizeof (path), "%s/junk", state_dir);
+  ck_assert_int_eq (kc_mkdir_p (path, 0700, &err), 0);
+  snprintf (path, sizeof (path), "%s/junk/sandbox.json", state_dir);
+  ck_assert_int_eq (kc_write_file_atomic (path, "{oops", 5, 0600, &err), 0);
+  start_daemon ();
+  ck_assert_int_eq (status ("pod-r", state, sizeof (state), &pid2), KC_OK);
+  ck_assert_str_eq (state, "SANDBOX_READY");
+  ck_assert_uint_eq (pid2, pid);
+  ck_assert_int_eq (status ("pod-dead", state, sizeof (state), NULL), KC_OK);
+  ck_assert_str_eq (state, "SANDBOX_NOTREADY");
+  ck_assert_int_eq (status ("junk", state, sizeof (state), NULL), KC_NOT_FOUND);
+  ck_assert_int_eq (access (path, F_OK), 0);
+  ck_assert_int_eq (stop ("pod-r", 5), KC_OK);
+  ck_assert_int_eq (wait_exit ("pod-r", &code), KC_OK);
+  ck_assert_uint_eq (code, 0);
+  ck_assert (!alive (pid));
+}
+END_TEST
+
+START_TEST (sigterm_leaves_taskers)
+{
+  char state[64];
+  uint32_t pid = 0, pid2 = 0;
+  ck_assert_int_eq (create ("pod-t"), KC_OK);
+  ck_assert_int_eq (start ("pod-t", &pid, NULL, 0), KC_OK);
+  int st = stop_daemon (SIGTERM);
+  ck_assert (WIFEXITED (st) && WEXITSTATUS (st) == 0);
+  ck_assert (alive (pid));
+  start_daemon ();
+  ck_assert_int_eq (status ("pod-t", state, sizeof (state), &pid2), KC_OK);
+  ck_assert_str_eq (state, "SANDBOX_READY");
+  ck_assert_uint_eq (pid2, pid);
+  ck_assert_int_eq (shutdown_sandbox ("pod-t"), KC_OK);
+}
+END_TEST
+
+START_TEST (bad_flags)
+{
+  char cmd[512];
+  snprintf (cmd, sizeof (cmd), "%s --bogus 2>/dev/null", getenv ("KC_SANDBOXER_BIN"));
+  int st = system (cmd);
+  ck_assert (WIFEXITED (st) && WEXITSTATUS (st) == 2);
+  snprintf (cmd, sizeof (cmd), "%s --help >/dev/null", getenv ("KC_SANDBOXER_BIN"));
+  st = system (cmd);
+  ck_assert (WIFEXITED (st) && WEXITSTATUS (st) == 0);
+}
+END_TEST
+
+int
+main (void)
+{
+  kc_log_init ("test", KC_LOG_ERROR);
+  signal (SIGPIPE, SIG_IGN);
+  Suite *s = suite_create ("sandboxer-functional");
+  TCase *tc = tcase_create ("daemon");
+  tcase_add_checked_fixture (tc, setup, teardown);
+  tcase_set_timeout (tc, 60);
+  tcase_add_test (tc, lifecycle);
+  tcase_add_test (tc, shutdown_running);
+  tcase_add_test (tc, errors);
+  tcase_add_test (tc, recovery);
+  tcase_add_test (tc, sigterm_leaves_taskers);
+  tcase_add_test (tc, bad_flags);
+  suite_add_tcase (s, tc);
+  SRunner *sr = srunner_create (s);
+  srunner_run_all (sr, CK_NORMAL);
+  int failed = srunner_ntests_failed (sr);
+  srunner_free (sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
