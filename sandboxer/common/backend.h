@@ -31,8 +31,7 @@ struct kc_backend
   int (*start) (const struct kc_backend_ctx *ctx, struct kc_sandbox_record *rec, const char *sandbox_dir,
                 struct kc_spawned *out, kc_error_t *err);
   /* Asks the tasker to stop (force: kill it now). Its exit is observed by the core. */
-  int (*stop) (const struct kc_backend_ctx *ctx, struct kc_sandbox_record *rec, int pidfd, int force,
-               kc_error_t *err);
+  int (*stop) (const struct kc_backend_ctx *ctx, struct kc_sandbox_record *rec, int pidfd, int force, kc_error_t *err);
   /* After the tasker is gone, before <dir>/<id> is removed (optional). */
   int (*cleanup) (const struct kc_backend_ctx *ctx, struct kc_sandbox_record *rec, const char *sandbox_dir,
                   kc_error_t *err);

@@ -26,24 +26,24 @@ set_timestamp (Google__Protobuf__Timestamp *ts, int64_t ns)
 }
 
 /* Every request but Create/Update is {sandbox_id = 1, ...}: decode, log, validate, look up. */
-#define LOOKUP(call, payload, len, sbx, type, name, method, req, sb)                                              \
-  type *req = containerd__services__sandbox__v1__controller_##name##__unpack (NULL, len, payload);                                                             \
-  struct kc_sandbox *sb = NULL;                                                                                  \
-  if (req == NULL)                                                                                               \
-    {                                                                                                            \
-      kc_grpc_call_error (call, KC_INVALID_ARGUMENT, "%s: undecodable request", method);                         \
-      return;                                                                                                    \
-    }                                                                                                            \
-  kc_controller_log_call (call, method, req->sandbox_id);                                                        \
-  {                                                                                                              \
-    cleanup_error kc_error_t lookup_err = NULL;                                                                  \
-    if (kc_sandbox_id_check_request (req->sandbox_id, payload, len, &lookup_err) < 0                             \
-        || (sb = kc_sandboxer_get (sbx, req->sandbox_id, &lookup_err)) == NULL)                                  \
-      {                                                                                                          \
-        kc_grpc_call_fail (call, &lookup_err);                                                                   \
-        containerd__services__sandbox__v1__controller_##name##__free_unpacked (req, NULL);                                                                     \
-        return;                                                                                                  \
-      }                                                                                                          \
+#define LOOKUP(call, payload, len, sbx, type, name, method, req, sb)                                                   \
+  type *req = containerd__services__sandbox__v1__controller_##name##__unpack (NULL, len, payload);                     \
+  struct kc_sandbox *sb = NULL;                                                                                        \
+  if (req == NULL)                                                                                                     \
+    {                                                                                                                  \
+      kc_grpc_call_error (call, KC_INVALID_ARGUMENT, "%s: undecodable request", method);                               \
+      return;                                                                                                          \
+    }                                                                                                                  \
+  kc_controller_log_call (call, method, req->sandbox_id);                                                              \
+  {                                                                                                                    \
+    cleanup_error kc_error_t lookup_err = NULL;                                                                        \
+    if (kc_sandbox_id_check_request (req->sandbox_id, payload, len, &lookup_err) < 0                                   \
+        || (sb = kc_sandboxer_get (sbx, req->sandbox_id, &lookup_err)) == NULL)                                        \
+      {                                                                                                                \
+        kc_grpc_call_fail (call, &lookup_err);                                                                         \
+        containerd__services__sandbox__v1__controller_##name##__free_unpacked (req, NULL);                             \
+        return;                                                                                                        \
+      }                                                                                                                \
   }
 
 #define PFX(name) containerd__services__sandbox__v1__controller_##name
@@ -83,8 +83,8 @@ handle_start (kc_grpc_call *call, const uint8_t *payload, size_t len, void *user
 static const char *
 goarch (const char *machine)
 {
-  static const char *const map[][2] = { { "x86_64", "amd64" }, { "aarch64", "arm64" }, { "i686", "386" },
-                                        { "riscv64", "riscv64" }, { "s390x", "s390x" }, { "ppc64le", "ppc64le" } };
+  static const char *const map[][2] = { { "x86_64", "amd64" },    { "aarch64", "arm64" }, { "i686", "386" },
+                                        { "riscv64", "riscv64" }, { "s390x", "s390x" },   { "ppc64le", "ppc64le" } };
   for (size_t i = 0; i < sizeof (map) / sizeof (map[0]); i++)
     if (strcmp (machine, map[i][0]) == 0)
       return map[i][1];
@@ -124,8 +124,8 @@ on_stopped (struct kc_sandbox *sb, const kc_error_t *err, void *userdata)
 static void
 handle_stop (kc_grpc_call *call, const uint8_t *payload, size_t len, void *userdata)
 {
-  LOOKUP (call, payload, len, userdata, Containerd__Services__Sandbox__V1__ControllerStopRequest, stop_request,
-          "Stop", req, sb);
+  LOOKUP (call, payload, len, userdata, Containerd__Services__Sandbox__V1__ControllerStopRequest, stop_request, "Stop",
+          req, sb);
   cleanup_error kc_error_t err = NULL;
   if (kc_sandbox_stop (sb, req->timeout_secs, 0, on_stopped, call, &err) < 0)
     kc_grpc_call_fail (call, &err);
@@ -153,8 +153,8 @@ on_waited (struct kc_sandbox *sb, const kc_error_t *err, void *userdata)
 static void
 handle_wait (kc_grpc_call *call, const uint8_t *payload, size_t len, void *userdata)
 {
-  LOOKUP (call, payload, len, userdata, Containerd__Services__Sandbox__V1__ControllerWaitRequest, wait_request,
-          "Wait", req, sb);
+  LOOKUP (call, payload, len, userdata, Containerd__Services__Sandbox__V1__ControllerWaitRequest, wait_request, "Wait",
+          req, sb);
   kc_sandbox_wait (sb, on_waited, call);
   PFX (wait_request__free_unpacked) (req, NULL);
 }
@@ -176,8 +176,8 @@ verbose_info (const struct kc_sandbox *sb)
 static void
 handle_status (kc_grpc_call *call, const uint8_t *payload, size_t len, void *userdata)
 {
-  LOOKUP (call, payload, len, userdata, Containerd__Services__Sandbox__V1__ControllerStatusRequest,
-          status_request, "Status", req, sb);
+  LOOKUP (call, payload, len, userdata, Containerd__Services__Sandbox__V1__ControllerStatusRequest, status_request,
+          "Status", req, sb);
   Containerd__Services__Sandbox__V1__ControllerStatusResponse resp
       = CONTAINERD__SERVICES__SANDBOX__V1__CONTROLLER_STATUS_RESPONSE__INIT;
   Containerd__Services__Sandbox__V1__ControllerStatusResponse__InfoEntry entry
@@ -226,8 +226,8 @@ on_shutdown (struct kc_sandbox *sb, const kc_error_t *err, void *userdata)
 static void
 handle_shutdown (kc_grpc_call *call, const uint8_t *payload, size_t len, void *userdata)
 {
-  LOOKUP (call, payload, len, userdata, Containerd__Services__Sandbox__V1__ControllerShutdownRequest,
-          shutdown_request, "Shutdown", req, sb);
+  LOOKUP (call, payload, len, userdata, Containerd__Services__Sandbox__V1__ControllerShutdownRequest, shutdown_request,
+          "Shutdown", req, sb);
   cleanup_error kc_error_t err = NULL;
   if (kc_sandbox_shutdown (sb, on_shutdown, call, &err) < 0)
     kc_grpc_call_fail (call, &err);
@@ -237,8 +237,8 @@ handle_shutdown (kc_grpc_call *call, const uint8_t *payload, size_t len, void *u
 static void
 handle_metrics (kc_grpc_call *call, const uint8_t *payload, size_t len, void *userdata)
 {
-  LOOKUP (call, payload, len, userdata, Containerd__Services__Sandbox__V1__ControllerMetricsRequest,
-          metrics_request, "Metrics", req, sb);
+  LOOKUP (call, payload, len, userdata, Containerd__Services__Sandbox__V1__ControllerMetricsRequest, metrics_request,
+          "Metrics", req, sb);
   (void) sb;
   kc_grpc_call_error (call, KC_UNIMPLEMENTED, "Metrics: sandbox metrics are not implemented");
   PFX (metrics_request__free_unpacked) (req, NULL);
@@ -252,10 +252,14 @@ kc_controller_register (kc_grpc_server *srv, struct kc_sandboxer *sbx, kc_error_
     const char *path;
     kc_grpc_handler_fn fn;
   } routes[] = {
-    { KC_CONTROLLER_PATH ("Create"), kc_controller_create },     { KC_CONTROLLER_PATH ("Start"), handle_start },
-    { KC_CONTROLLER_PATH ("Platform"), handle_platform },        { KC_CONTROLLER_PATH ("Stop"), handle_stop },
-    { KC_CONTROLLER_PATH ("Wait"), handle_wait },                { KC_CONTROLLER_PATH ("Status"), handle_status },
-    { KC_CONTROLLER_PATH ("Shutdown"), handle_shutdown },        { KC_CONTROLLER_PATH ("Metrics"), handle_metrics },
+    { KC_CONTROLLER_PATH ("Create"), kc_controller_create },
+    { KC_CONTROLLER_PATH ("Start"), handle_start },
+    { KC_CONTROLLER_PATH ("Platform"), handle_platform },
+    { KC_CONTROLLER_PATH ("Stop"), handle_stop },
+    { KC_CONTROLLER_PATH ("Wait"), handle_wait },
+    { KC_CONTROLLER_PATH ("Status"), handle_status },
+    { KC_CONTROLLER_PATH ("Shutdown"), handle_shutdown },
+    { KC_CONTROLLER_PATH ("Metrics"), handle_metrics },
     { KC_CONTROLLER_PATH ("Update"), kc_controller_update },
   };
   for (size_t i = 0; i < sizeof (routes) / sizeof (routes[0]); i++)

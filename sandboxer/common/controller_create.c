@@ -44,7 +44,8 @@ apply_pod_config (struct kc_sandbox_record *rec, const Google__Protobuf__Any *op
       return 0;
     }
   int ret = 0;
-  if (dup_nonempty (&rec->hostname, cfg->hostname, err) < 0 || dup_nonempty (&rec->log_directory, cfg->log_directory, err) < 0
+  if (dup_nonempty (&rec->hostname, cfg->hostname, err) < 0
+      || dup_nonempty (&rec->log_directory, cfg->log_directory, err) < 0
       || (cfg->linux && dup_nonempty (&rec->cgroup_parent, cfg->linux->cgroup_parent, err) < 0))
     ret = -1;
   runtime__v1__pod_sandbox_config__free_unpacked (cfg, NULL);
@@ -107,8 +108,8 @@ kc_record_set_extensions (struct kc_sandbox_record *rec, const Containerd__Types
 }
 
 int
-kc_record_from_create (struct kc_sandbox_record *rec, const Containerd__Services__Sandbox__V1__ControllerCreateRequest *req,
-                       kc_error_t *err)
+kc_record_from_create (struct kc_sandbox_record *rec,
+                       const Containerd__Services__Sandbox__V1__ControllerCreateRequest *req, kc_error_t *err)
 {
   if (dup_nonempty (&rec->id, req->sandbox_id, err) < 0 || dup_nonempty (&rec->netns_path, req->netns_path, err) < 0)
     return -1;

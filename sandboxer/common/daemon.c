@@ -99,8 +99,7 @@ effective_log_level (const struct kc_daemon_opts *opts, const struct kc_config *
 }
 
 static int
-start_daemon (struct daemon *d, const struct kc_daemon_opts *opts, const struct kc_backend *backend,
-              kc_error_t *err)
+start_daemon (struct daemon *d, const struct kc_daemon_opts *opts, const struct kc_backend *backend, kc_error_t *err)
 {
   struct kc_config cfg;
   if (load_config (opts, backend, &cfg, err) < 0)

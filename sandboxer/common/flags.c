@@ -44,10 +44,14 @@ kc_daemon_parse_flags (int argc, char **argv, const struct kc_backend *backend, 
     OPT_TASKER,
   };
   static const struct option longopts[] = {
-    { "listen", required_argument, NULL, 'l' }, { "dir", required_argument, NULL, 'd' },
-    { "config", required_argument, NULL, 'c' }, { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
-    { "tasker", required_argument, NULL, OPT_TASKER }, { "version", no_argument, NULL, 'v' },
-    { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+    { "listen", required_argument, NULL, 'l' },
+    { "dir", required_argument, NULL, 'd' },
+    { "config", required_argument, NULL, 'c' },
+    { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+    { "tasker", required_argument, NULL, OPT_TASKER },
+    { "version", no_argument, NULL, 'v' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
   };
   const char *prog = argc > 0 ? argv[0] : "sandboxer";
   memset (opts, 0, sizeof (*opts));

@@ -15,8 +15,7 @@
 #include "cleanup.h"
 
 /* Only async-signal-safe calls from here on: the parent may have other threads. */
-static void __attribute__ ((noreturn))
-child_exec (char *const argv[], int null_fd, int log_fd, int ready_wr)
+static void __attribute__ ((noreturn)) child_exec (char *const argv[], int null_fd, int log_fd, int ready_wr)
 {
   sigset_t all;
   sigemptyset (&all);

@@ -9,7 +9,7 @@
 #include "error.h"
 
 /* The fd number the child sees its ready pipe on (passed as --ready-fd). */
-#define KC_READY_FD 3
+#define KC_READY_FD     3
 #define KC_READY_FD_STR "3"
 
 struct kc_spawned

@@ -23,8 +23,8 @@ kc_sandbox_id_validate (const char *id, size_t len, kc_error_t *err)
   for (size_t i = 0; i < len; i++)
     if (!is_id_char (id[i], i == 0))
       return kc_error_code (err, KC_INVALID_ARGUMENT,
-                            "sandbox id `%.*s` has a bad character at %zu (want [A-Za-z0-9][A-Za-z0-9_.-]*)",
-                            (int) len, id, i);
+                            "sandbox id `%.*s` has a bad character at %zu (want [A-Za-z0-9][A-Za-z0-9_.-]*)", (int) len,
+                            id, i);
   return 0;
 }
 

@@ -180,8 +180,7 @@ kc_sandbox_persist (struct kc_sandbox *sb, kc_error_t *err)
 }
 
 int
-kc_sandbox_create (struct kc_sandboxer *sbx, struct kc_sandbox_record *rec, struct kc_sandbox **out,
-                   kc_error_t *err)
+kc_sandbox_create (struct kc_sandboxer *sbx, struct kc_sandbox_record *rec, struct kc_sandbox **out, kc_error_t *err)
 {
   if (kc_sandboxer_find (sbx, rec->id) != NULL)
     return kc_error_code (err, KC_ALREADY_EXISTS, "sandbox `%s` already exists", rec->id);

@@ -67,8 +67,8 @@ struct kc_sandboxer
 
 /* Takes ownership of *config (moved out); copies the strings. */
 int kc_sandboxer_init (struct kc_sandboxer *sbx, struct event_base *base, const struct kc_backend *backend,
-                       const char *root_dir, const char *tasker_path, const char *log_level,
-                       struct kc_config *config, kc_error_t *err);
+                       const char *root_dir, const char *tasker_path, const char *log_level, struct kc_config *config,
+                       kc_error_t *err);
 /* Forgets every sandbox without touching taskers or files (they outlive the daemon). */
 void kc_sandboxer_free (struct kc_sandboxer *sbx);
 struct kc_sandbox *kc_sandboxer_find (struct kc_sandboxer *sbx, const char *id);

@@ -26,7 +26,7 @@ struct kc_sandbox_record
   char *hostname;
   char *log_directory;
   char *cgroup_parent;
-  char *address; /* task API address once started */
+  char *address;         /* task API address once started */
   int64_t created_at_ns; /* unix time */
   int64_t exited_at_ns;  /* 0 while not exited */
   pid_t pid;

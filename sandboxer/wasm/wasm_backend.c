@@ -57,8 +57,7 @@ kc_wasm_tasker_argv (const struct kc_backend_ctx *ctx, const struct kc_sandbox_r
             || push (argv, &n, "--dir", sandbox_dir) < 0 || push (argv, &n, "--socket", socket) < 0
             || (rec->netns_path && push (argv, &n, "--netns", rec->netns_path) < 0)
             || (rec->cgroup_parent && push (argv, &n, "--cgroup-parent", rec->cgroup_parent) < 0)
-            || push (argv, &n, "--log-level", ctx->log_level) < 0
-            || push (argv, &n, "--ready-fd", KC_READY_FD_STR) < 0;
+            || push (argv, &n, "--log-level", ctx->log_level) < 0 || push (argv, &n, "--ready-fd", KC_READY_FD_STR) < 0;
   if (bad)
     {
       kc_wasm_tasker_argv_free (argv);

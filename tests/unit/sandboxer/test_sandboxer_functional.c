@@ -21,7 +21,7 @@
 #include "log.h"
 #include "sandbox_controller.pb-c.h"
 
-#define PATH(m) "/containerd.services.sandbox.v1.Controller/" m
+#define PATH(m)    "/containerd.services.sandbox.v1.Controller/" m
 #define TIMEOUT_NS (20LL * 1000000000)
 
 static char tmpdir[64], sock[128], target[160], state_dir[128];
@@ -95,8 +95,10 @@ teardown (void)
 {
   stop_daemon (SIGKILL);
   char cmd[512];
-  snprintf (cmd, sizeof (cmd), "cat %s/*/sandbox.json 2>/dev/null | sed -n 's/.*\"pid\": *\\([0-9][0-9]*\\).*/\\1/p' "
-            "| while read p; do [ \"$p\" -gt 0 ] && kill -9 $p 2>/dev/null; done; true", state_dir);
+  snprintf (cmd, sizeof (cmd),
+            "cat %s/*/sandbox.json 2>/dev/null | sed -n 's/.*\"pid\": *\\([0-9][0-9]*\\).*/\\1/p' "
+            "| while read p; do [ \"$p\" -gt 0 ] && kill -9 $p 2>/dev/null; done; true",
+            state_dir);
   if (system (cmd) < 0)
     perror ("system");
   cleanup_error kc_error_t err = NULL;
