@@ -22,7 +22,7 @@
 #include "task.pb-c.h"
 
 #define DELETE_CALL_TIMEOUT_NS (1500LL * 1000000LL)
-#define CONTROLLER_PATH "/containerd.services.sandbox.v1.Controller/"
+#define CONTROLLER_PATH        "/containerd.services.sandbox.v1.Controller/"
 
 static void
 sandboxer_call (const char *target, const char *method, const ProtobufCMessage *req, const char *ns)
@@ -72,9 +72,10 @@ remove_pod_files (const char *bundle, const char *id)
 static void
 unmount_rootfs (const char *bundle)
 {
-  char path[PATH_MAX];
+  cleanup_free char *path = NULL;
 
-  snprintf (path, sizeof (path), "%s/rootfs", bundle);
+  if (asprintf (&path, "%s/rootfs", bundle) < 0)
+    return;
   while (umount2 (path, MNT_DETACH) == 0)
     ;
 }
@@ -83,13 +84,14 @@ unmount_rootfs (const char *bundle)
 static void
 remove_dead_socket (const char *bundle)
 {
-  char path[PATH_MAX];
+  cleanup_free char *path = NULL;
   cleanup_free char *text = NULL;
   kc_error_t err = NULL;
   const char *start, *sock;
   char *end;
 
-  snprintf (path, sizeof (path), "%s/address", bundle);
+  if (asprintf (&path, "%s/address", bundle) < 0)
+    return;
   if (shim_read_file (path, &text, NULL, &err) < 0)
     {
       kc_error_free (&err);

@@ -10,8 +10,8 @@
 #include "log.h"
 #include "ttrpc/ttrpc.h"
 
-#define EVENTS_SERVICE "containerd.services.events.ttrpc.v1.Events"
-#define EVENT_TIMEOUT_NS (5LL * 1000000000LL)
+#define EVENTS_SERVICE     "containerd.services.events.ttrpc.v1.Events"
+#define EVENT_TIMEOUT_NS   (5LL * 1000000000LL)
 #define EVENT_MAX_ATTEMPTS 5
 
 struct event_item

@@ -13,8 +13,14 @@ struct flag_def
   size_t offset;
 };
 
-#define STR_FLAG(n, field) { n, 0, offsetof (struct shim_flags, field) }
-#define BOOL_FLAG(n, field) { n, 1, offsetof (struct shim_flags, field) }
+#define STR_FLAG(n, field)                                                                                             \
+  {                                                                                                                    \
+    n, 0, offsetof (struct shim_flags, field)                                                                          \
+  }
+#define BOOL_FLAG(n, field)                                                                                            \
+  {                                                                                                                    \
+    n, 1, offsetof (struct shim_flags, field)                                                                          \
+  }
 
 static const struct flag_def flag_defs[] = {
   STR_FLAG ("namespace", namespace_),

@@ -13,7 +13,7 @@
 #include "pod_files.h"
 
 #define CRI_PLUGIN_DIR "io.containerd.grpc.v1.cri/sandboxes"
-#define SHM_SIZE_OPTS "mode=1777,size=65536k"
+#define SHM_SIZE_OPTS  "mode=1777,size=65536k"
 
 /* dirname applied three times: <x>/<plugin>/<ns>/<id> -> <x>. */
 static char *
@@ -160,8 +160,7 @@ mount_shm (const char *state_dir, kc_error_t *err)
 }
 
 int
-shim_pod_files_setup (const struct shim_pod_dirs *dirs, const Runtime__V1__PodSandboxConfig *config,
-                      kc_error_t *err)
+shim_pod_files_setup (const struct shim_pod_dirs *dirs, const Runtime__V1__PodSandboxConfig *config, kc_error_t *err)
 {
   cleanup_free char *hosts = NULL;
 

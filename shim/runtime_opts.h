@@ -8,7 +8,7 @@
 
 struct shim_runtime_opts
 {
-  char *sandboxer_address; /* `sandboxer_address = "..."` from the TOML, or NULL */
+  char *sandboxer_address;  /* `sandboxer_address = "..."` from the TOML, or NULL */
   char *containerd_version; /* from BootstrapParams (2.3+), or NULL */
 };
 

@@ -12,10 +12,10 @@
 #include "sandbox_controller.pb-c.h"
 #include "shim.h"
 
-#define SANDBOX_SERVICE "containerd.runtime.sandbox.v1.Sandbox"
-#define CONTROLLER_PATH "/containerd.services.sandbox.v1.Controller/"
+#define SANDBOX_SERVICE           "containerd.runtime.sandbox.v1.Sandbox"
+#define CONTROLLER_PATH           "/containerd.services.sandbox.v1.Controller/"
 #define ADDRESS_LOOKUP_TIMEOUT_NS (2LL * 1000000000LL)
-#define WAIT_RETRY_SECONDS 1
+#define WAIT_RETRY_SECONDS        1
 
 /* One Sandbox call in flight towards the sandboxer. */
 struct sb_call
@@ -80,8 +80,7 @@ controller_call (struct sb_call *c, const char *method, const ProtobufCMessage *
   kc_error_t err = NULL;
 
   snprintf (path, sizeof (path), CONTROLLER_PATH "%s", method);
-  if (kc_grpc_client_call (c->shim->sandboxer, path, req, c->shim->ns, timeout_ns, c->wait_for_ready, cb, c, &err)
-      < 0)
+  if (kc_grpc_client_call (c->shim->sandboxer, path, req, c->shim->ns, timeout_ns, c->wait_for_ready, cb, c, &err) < 0)
     {
       sb_fail (c, KC_UNAVAILABLE, err ? err->msg : "call failed");
       kc_error_free (&err);
@@ -503,8 +502,7 @@ shutdown_done (int code, const char *message, const uint8_t *payload, size_t len
 
   if (code != KC_OK && code != KC_NOT_FOUND)
     return sb_fail (c, code, message);
-  if (shim_pod_dirs_get (c->shim->bundle, c->shim->id, &dirs, &err) < 0
-      || shim_pod_files_cleanup (&dirs, &err) < 0)
+  if (shim_pod_dirs_get (c->shim->bundle, c->shim->id, &dirs, &err) < 0 || shim_pod_files_cleanup (&dirs, &err) < 0)
     {
       kc_log_warn ("sandbox %s: %s", c->shim->id, err->msg);
       kc_error_free (&err);
@@ -655,9 +653,9 @@ shim_sandbox_service_register (struct shim *shim, kc_error_t *err)
     const char *method;
     kc_ttrpc_handler_fn fn;
   } methods[] = {
-    { "CreateSandbox", handle_create },     { "StartSandbox", handle_start },       { "Platform", handle_platform },
-    { "StopSandbox", handle_stop },         { "WaitSandbox", handle_wait },         { "SandboxStatus", handle_status },
-    { "PingSandbox", handle_ping },         { "ShutdownSandbox", handle_shutdown }, { "SandboxMetrics", handle_metrics },
+    { "CreateSandbox", handle_create }, { "StartSandbox", handle_start },       { "Platform", handle_platform },
+    { "StopSandbox", handle_stop },     { "WaitSandbox", handle_wait },         { "SandboxStatus", handle_status },
+    { "PingSandbox", handle_ping },     { "ShutdownSandbox", handle_shutdown }, { "SandboxMetrics", handle_metrics },
   };
 
   for (size_t i = 0; i < sizeof (methods) / sizeof (methods[0]); i++)

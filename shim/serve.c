@@ -17,8 +17,8 @@
 #include "serve.h"
 #include "shim.h"
 
-#define LISTEN_FD 3
-#define EXIT_TICK_MS 50
+#define LISTEN_FD      3
+#define EXIT_TICK_MS   50
 #define EXIT_MAX_TICKS 20
 
 static void

@@ -16,7 +16,7 @@
 #include "socket_addr.h"
 #include "start.h"
 
-#define CRI_SANDBOX_ID_ANNOTATION "io.kubernetes.cri.sandbox-id"
+#define CRI_SANDBOX_ID_ANNOTATION   "io.kubernetes.cri.sandbox-id"
 #define SANDBOX_CONTROLLER_SHIM_DIR "io.containerd.sandbox.controller.v1.shim"
 
 char *
@@ -94,11 +94,15 @@ daemon_argv (const struct shim_flags *f, const char *bundle, const char *socket_
 }
 
 /* Child side of the spawn: new session, listener on fd 3, stdio on /dev/null, exec. */
-static void __attribute__ ((noreturn))
-exec_daemon (int listen_fd, const char *bundle, char **argv)
+static void __attribute__ ((noreturn)) exec_daemon (int listen_fd, const char *bundle, char **argv)
 {
+  char self_path[PATH_MAX];
+  ssize_t n = readlink ("/proc/self/exe", self_path, sizeof (self_path) - 1);
   int null_fd;
 
+  if (n <= 0)
+    _exit (127);
+  self_path[n] = '\0';
   setsid ();
   if (chdir (bundle) < 0)
     _exit (127);
@@ -112,9 +116,9 @@ exec_daemon (int listen_fd, const char *bundle, char **argv)
   dup2 (null_fd, 0);
   dup2 (null_fd, 1);
   dup2 (null_fd, 2);
-  if (null_fd > 3)
-    close (null_fd);
-  execv ("/proc/self/exe", argv);
+  /* Nothing else of our caller's (pipes of containerd, test harness fds) may stay open. */
+  close_range (4, ~0U, 0);
+  execv (self_path, argv);
   _exit (127);
 }
 

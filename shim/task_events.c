@@ -202,15 +202,13 @@ static void
 after_delete (struct shim *shim, const uint8_t *req_data, size_t req_len, const uint8_t *reply, size_t reply_len)
 {
   Containerd__Task__V2__DeleteRequest *req = containerd__task__v2__delete_request__unpack (NULL, req_len, req_data);
-  Containerd__Task__V2__DeleteResponse *resp
-      = containerd__task__v2__delete_response__unpack (NULL, reply_len, reply);
+  Containerd__Task__V2__DeleteResponse *resp = containerd__task__v2__delete_response__unpack (NULL, reply_len, reply);
   Containerd__Events__TaskDelete ev = CONTAINERD__EVENTS__TASK_DELETE__INIT;
 
   if (req != NULL && resp != NULL)
     {
       /* Our own Wait may not have returned yet: the exit still goes first. */
-      publish_exit (shim, shim_procs_find (&shim->procs, req->id, req->exec_id), resp->exit_status,
-                    resp->exited_at);
+      publish_exit (shim, shim_procs_find (&shim->procs, req->id, req->exec_id), resp->exit_status, resp->exited_at);
       ev.container_id = req->id;
       ev.pid = resp->pid;
       ev.exit_status = resp->exit_status;
@@ -224,8 +222,8 @@ after_delete (struct shim *shim, const uint8_t *req_data, size_t req_len, const 
 }
 
 void
-shim_task_events_after (struct shim *shim, const char *method, const uint8_t *req, size_t req_len,
-                        const uint8_t *reply, size_t reply_len)
+shim_task_events_after (struct shim *shim, const char *method, const uint8_t *req, size_t req_len, const uint8_t *reply,
+                        size_t reply_len)
 {
   if (strcmp (method, "Create") == 0)
     after_create (shim, req, req_len, reply, reply_len);

@@ -13,7 +13,7 @@
 #define TASKER_SERVICE "containerd.task.v2.Task"
 
 static const char *const task_methods[] = {
-  "State", "Create", "Start",  "Delete", "Pids", "Pause", "Resume", "Checkpoint", "Kill",
+  "State", "Create",    "Start",   "Delete", "Pids", "Pause", "Resume",  "Checkpoint", "Kill",
   "Exec",  "ResizePty", "CloseIO", "Update", "Wait", "Stats", "Connect", "Shutdown",
 };
 
