@@ -154,4 +154,5 @@ def test_stop_and_remove_pod(containerd, pod):
 
 def test_zz_nothing_left(containerd, e2e_session):
     containerd.cri.remove_everything()
-    assert e2e_session.leaks_besides_daemons() == []
+    left = e2e_session.leaks_besides_daemons()
+    assert not left, "left behind after every pod was removed:\n" + "\n".join(left)
