@@ -1,0 +1,151 @@
+/* Unit tests of the shim's pure parts: flags, runtime options on stdin, TOML lookup, socket
+   naming and process records. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flags.h"
+#include "procs.h"
+#include "runtime_opts.h"
+#include "socket_addr.h"
+
+static const struct shim_flavor wasm = { "containerd-shim-kuasar-wasm-v2", "io.containerd.kuasar-wasm.v2",
+                                         "/run/wasm-sandboxer.sock", "KUASAR_WASM_SANDBOXER_ADDRESS" };
+
+START_TEST (test_flags_go_style)
+{
+  char *argv[] = { "shim", "-namespace", "k8s.io", "--address=/run/c.sock", "-publish-binary", "/usr/bin/containerd",
+                   "-id", "pod", "-debug", "start", NULL };
+  struct shim_flags f;
+  kc_error_t err = NULL;
+
+  ck_assert_int_eq (shim_flags_parse (&f, 10, argv, &err), 0);
+  ck_assert_str_eq (f.namespace_, "k8s.io");
+  ck_assert_str_eq (f.address, "/run/c.sock");
+  ck_assert_str_eq (f.id, "pod");
+  ck_assert_int_eq (f.debug, 1);
+  ck_assert_str_eq (f.action, "start");
+}
+END_TEST
+
+START_TEST (test_flags_errors)
+{
+  char *bad_flag[] = { "shim", "-nope", "x", NULL };
+  char *bad_action[] = { "shim", "-id", "x", "frobnicate", NULL };
+  char *missing[] = { "shim", "-id", NULL };
+  struct shim_flags f;
+  kc_error_t err = NULL;
+
+  ck_assert_int_eq (shim_flags_parse (&f, 3, bad_flag, &err), -1);
+  ck_assert_int_eq (err->code, KC_INVALID_ARGUMENT);
+  kc_error_free (&err);
+  ck_assert_int_eq (shim_flags_parse (&f, 4, bad_action, &err), -1);
+  kc_error_free (&err);
+  ck_assert_int_eq (shim_flags_parse (&f, 2, missing, &err), -1);
+  kc_error_free (&err);
+}
+END_TEST
+
+START_TEST (test_sandboxer_address_precedence)
+{
+  struct shim_flags f;
+
+  memset (&f, 0, sizeof (f));
+  unsetenv ("KUASAR_WASM_SANDBOXER_ADDRESS");
+  unsetenv ("KUASAR_SANDBOXER_ADDRESS");
+  ck_assert_str_eq (shim_sandboxer_address (&wasm, &f), "/run/wasm-sandboxer.sock");
+  setenv ("KUASAR_SANDBOXER_ADDRESS", "/generic.sock", 1);
+  ck_assert_str_eq (shim_sandboxer_address (&wasm, &f), "/generic.sock");
+  setenv ("KUASAR_WASM_SANDBOXER_ADDRESS", "/wasm.sock", 1);
+  ck_assert_str_eq (shim_sandboxer_address (&wasm, &f), "/wasm.sock");
+  f.sandboxer = "/option.sock";
+  ck_assert_str_eq (shim_sandboxer_address (&wasm, &f), "/option.sock");
+  unsetenv ("KUASAR_WASM_SANDBOXER_ADDRESS");
+  unsetenv ("KUASAR_SANDBOXER_ADDRESS");
+}
+END_TEST
+
+/* Appends a length-delimited field. */
+static size_t
+put (uint8_t *out, int field, const void *data, size_t len)
+{
+  out[0] = (uint8_t) (field << 3 | 2);
+  out[1] = (uint8_t) len;
+  memcpy (out + 2, data, len);
+  return len + 2;
+}
+
+START_TEST (test_runtime_options_any)
+{
+  const char *toml = "# kuasar\n[x]\n  sandboxer_address = \"/run/private-sandboxer.sock\"\nother = 1\n";
+  const char *url = "runtimeoptions.v1.Options";
+  uint8_t opts[256], any[300];
+  size_t olen = 0, alen = 0;
+  struct shim_runtime_opts o;
+
+  olen += put (opts + olen, 1, "x", 1);
+  olen += put (opts + olen, 3, toml, strlen (toml));
+  alen += put (any + alen, 1, url, strlen (url));
+  alen += put (any + alen, 2, opts, olen);
+  shim_runtime_opts_parse (any, alen, &o);
+  ck_assert_ptr_nonnull (o.sandboxer_address);
+  ck_assert_str_eq (o.sandboxer_address, "/run/private-sandboxer.sock");
+  shim_runtime_opts_free (&o);
+  shim_runtime_opts_parse (NULL, 0, &o);
+  ck_assert_ptr_null (o.sandboxer_address);
+  shim_runtime_opts_parse ((const uint8_t *) "\xff\xff\xff", 3, &o); /* garbage is ignored */
+  ck_assert_ptr_null (o.sandboxer_address);
+}
+END_TEST
+
+START_TEST (test_socket_path_is_containerd_hash)
+{
+  char *path = NULL;
+  kc_error_t err = NULL;
+
+  /* printf '/tmp/fake.sock/ns1/pod1' | sha256sum */
+  ck_assert_int_eq (shim_socket_path ("/tmp/fake.sock", "ns1", "pod1", &path, &err), 0);
+  ck_assert_str_eq (path, "/run/containerd/s/f50ca9ed2bf260dff29419c59b491d33feeecdb63d06d96c90558b41f5aa725f");
+  free (path);
+  ck_assert_str_eq (shim_socket_path_of_address ("ttrpc+unix:///a/b"), "/a/b");
+  ck_assert_ptr_null (shim_socket_path_of_address ("vsock://3:1024"));
+}
+END_TEST
+
+START_TEST (test_procs)
+{
+  struct shim_procs ps = { NULL };
+
+  ck_assert_ptr_nonnull (shim_procs_add (&ps, "c1", ""));
+  ck_assert_ptr_nonnull (shim_procs_add (&ps, "c1", "e1"));
+  ck_assert_ptr_nonnull (shim_procs_add (&ps, "c2", ""));
+  ck_assert_ptr_eq (shim_procs_add (&ps, "c1", "e1"), shim_procs_find (&ps, "c1", "e1"));
+  shim_procs_remove (&ps, "c1", "");
+  ck_assert_ptr_null (shim_procs_find (&ps, "c1", "e1"));
+  ck_assert_ptr_nonnull (shim_procs_find (&ps, "c2", NULL));
+  shim_procs_clear (&ps);
+  ck_assert_ptr_null (ps.head);
+}
+END_TEST
+
+int
+main (void)
+{
+  Suite *s = suite_create ("shim-parts");
+  TCase *tc = tcase_create ("parts");
+  SRunner *sr;
+  int failed;
+
+  tcase_add_test (tc, test_flags_go_style);
+  tcase_add_test (tc, test_flags_errors);
+  tcase_add_test (tc, test_sandboxer_address_precedence);
+  tcase_add_test (tc, test_runtime_options_any);
+  tcase_add_test (tc, test_socket_path_is_containerd_hash);
+  tcase_add_test (tc, test_procs);
+  suite_add_tcase (s, tc);
+  sr = srunner_create (s);
+  srunner_run_all (sr, CK_NORMAL);
+  failed = srunner_ntests_failed (sr);
+  srunner_free (sr);
+  return failed == 0 ? 0 : 1;
+}
