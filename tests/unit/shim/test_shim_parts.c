@@ -14,8 +14,10 @@ static const struct shim_flavor wasm = { "containerd-shim-kuasar-wasm-v2", "io.c
 
 START_TEST (test_flags_go_style)
 {
-  char *argv[] = { "shim", "-namespace", "k8s.io", "--address=/run/c.sock", "-publish-binary", "/usr/bin/containerd",
-                   "-id", "pod", "-debug", "start", NULL };
+  char *argv[] = {
+    "shim",   "-namespace", "k8s.io", "--address=/run/c.sock", "-publish-binary", "/usr/bin/containerd", "-id", "pod",
+    "-debug", "start",      NULL
+  };
   struct shim_flags f;
   kc_error_t err = NULL;
 
