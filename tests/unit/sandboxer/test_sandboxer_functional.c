@@ -398,6 +398,85 @@ START_TEST (sigterm_leaves_taskers)
 }
 END_TEST
 
+START_TEST (stop_escalates_and_misc)
+{
+  char state[64], path[256];
+  uint32_t pid = 0, code = 0;
+  ck_assert_int_eq (create ("stubborn-1"), KC_OK);
+  ck_assert_int_eq (start ("stubborn-1", &pid, NULL, 0), KC_OK);
+  ck_assert_int_eq (stop ("stubborn-1", 1), KC_OK);
+  ck_assert (!alive (pid));
+  ck_assert_int_eq (wait_exit ("stubborn-1", &code), KC_OK);
+  ck_assert_uint_eq (code, 128 + SIGKILL);
+
+  /* Update stores extensions; Metrics is not implemented; Platform is the host's. */
+  Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+  any.type_url = "kuasar.tasks";
+  any.value.data = (uint8_t *) "\x01\x02";
+  any.value.len = 2;
+  Containerd__Types__Sandbox__ExtensionsEntry ext = CONTAINERD__TYPES__SANDBOX__EXTENSIONS_ENTRY__INIT,
+                                              *exts[1] = { &ext };
+  ext.key = "tasks";
+  ext.value = &any;
+  Containerd__Types__Sandbox sandbox = CONTAINERD__TYPES__SANDBOX__INIT;
+  sandbox.sandbox_id = "stubborn-1";
+  sandbox.n_extensions = 1;
+  sandbox.extensions = exts;
+  char *fields[1] = { "extensions.tasks" };
+  Containerd__Services__Sandbox__V1__ControllerUpdateRequest up
+      = CONTAINERD__SERVICES__SANDBOX__V1__CONTROLLER_UPDATE_REQUEST__INIT;
+  up.sandbox_id = "stubborn-1";
+  up.sandbox = &sandbox;
+  up.n_fields = 1;
+  up.fields = fields;
+  ck_assert_int_eq (call (PATH ("Update"), &up.base, NULL, NULL, NULL, 0), KC_OK);
+  char *json = NULL;
+  size_t len;
+  cleanup_error kc_error_t err = NULL;
+  snprintf (path, sizeof (path), "%s/stubborn-1/sandbox.json", state_dir);
+  ck_assert_int_eq (kc_read_file (path, &json, &len, &err), 0);
+  ck_assert_ptr_nonnull (strstr (json, "0102"));
+  free (json);
+  up.sandbox_id = "nope";
+  ck_assert_int_eq (call (PATH ("Update"), &up.base, NULL, NULL, NULL, 0), KC_NOT_FOUND);
+
+  Containerd__Services__Sandbox__V1__ControllerMetricsRequest mreq
+      = CONTAINERD__SERVICES__SANDBOX__V1__CONTROLLER_METRICS_REQUEST__INIT;
+  mreq.sandbox_id = "stubborn-1";
+  ck_assert_int_eq (call (PATH ("Metrics"), &mreq.base, NULL, NULL, NULL, 0), KC_UNIMPLEMENTED);
+
+  Containerd__Services__Sandbox__V1__ControllerPlatformRequest preq
+      = CONTAINERD__SERVICES__SANDBOX__V1__CONTROLLER_PLATFORM_REQUEST__INIT;
+  uint8_t *buf;
+  preq.sandbox_id = "stubborn-1";
+  ck_assert_int_eq (call (PATH ("Platform"), &preq.base, &buf, &len, NULL, 0), KC_OK);
+  Containerd__Services__Sandbox__V1__ControllerPlatformResponse *presp
+      = containerd__services__sandbox__v1__controller_platform_response__unpack (NULL, len, buf);
+  ck_assert_ptr_nonnull (presp);
+  ck_assert_ptr_nonnull (presp->platform);
+  ck_assert_str_eq (presp->platform->os, "linux");
+  ck_assert_int_gt (strlen (presp->platform->architecture), 0);
+  containerd__services__sandbox__v1__controller_platform_response__free_unpacked (presp, NULL);
+  free (buf);
+  ck_assert_int_eq (status ("stubborn-1", state, sizeof (state), NULL), KC_OK);
+}
+END_TEST
+
+START_TEST (ready_timeout)
+{
+  char state[64], msg[512];
+  time_t before = time (NULL);
+  ck_assert_int_eq (create ("hang-1"), KC_OK);
+  ck_assert_int_eq (start ("hang-1", NULL, msg, sizeof (msg)), KC_DEADLINE_EXCEEDED);
+  ck_assert_int_ge (time (NULL) - before, 9);
+  ck_assert_ptr_nonnull (strstr (msg, "fake tasker: hanging"));
+  ck_assert_int_eq (status ("hang-1", state, sizeof (state), NULL), KC_OK);
+  ck_assert_str_eq (state, "SANDBOX_NOTREADY");
+  /* The loop was never blocked meanwhile. */
+  ck_assert_int_eq (create ("after-hang"), KC_OK);
+}
+END_TEST
+
 START_TEST (bad_flags)
 {
   char cmd[512];
@@ -424,6 +503,8 @@ main (void)
   tcase_add_test (tc, errors);
   tcase_add_test (tc, recovery);
   tcase_add_test (tc, sigterm_leaves_taskers);
+  tcase_add_test (tc, stop_escalates_and_misc);
+  tcase_add_test (tc, ready_timeout);
   tcase_add_test (tc, bad_flags);
   suite_add_tcase (s, tc);
   SRunner *sr = srunner_create (s);
