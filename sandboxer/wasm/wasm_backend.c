@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -88,12 +89,18 @@ wasm_start (const struct kc_backend_ctx *ctx, struct kc_sandbox_record *rec, con
   return 0;
 }
 
-/* SIGTERM lets the tasker stop its containers; force also kills its process group. */
+/* SIGTERM lets the tasker stop its containers. force also kills its process group (its own
+   session), but only while the tasker itself still exists: then its pid, hence the group id,
+   cannot have been reused. */
 static int
 wasm_stop (const struct kc_backend_ctx *ctx, struct kc_sandbox_record *rec, int pidfd, int force, kc_error_t *err)
 {
-  if (kc_proc_signal (pidfd, force ? SIGKILL : SIGTERM, err) < 0)
-    return kc_error_wrap (err, "signal tasker %d", (int) rec->pid);
+  if (pidfd_send_signal (pidfd, force ? SIGKILL : SIGTERM, NULL, 0) < 0)
+    {
+      if (errno == ESRCH)
+        return 0;
+      return kc_error (err, errno, "signal tasker %d", (int) rec->pid);
+    }
   if (force && rec->pid > 0)
     kill (-rec->pid, SIGKILL);
   return 0;
