@@ -13,7 +13,8 @@
 #include "cleanup.h"
 #include "log.h"
 
-static const char *const v1_controllers[] = { "memory", "cpu", "pids", "freezer" };
+/* cpuacct: only for Stats (a separate hierarchy on some hosts, the same as cpu on others). */
+static const char *const v1_controllers[] = { "memory", "cpu", "cpuacct", "pids", "freezer" };
 #define NCTL (sizeof (v1_controllers) / sizeof (v1_controllers[0]))
 
 int
@@ -42,8 +43,8 @@ kc_cgroup_release (struct kc_cgroup *cg)
   cg->root = cg->rel = NULL;
 }
 
-static char *
-dir_of (const struct kc_cgroup *cg, const char *controller)
+char *
+kc_cgroup_dir (const struct kc_cgroup *cg, const char *controller)
 {
   char *p = NULL;
 
@@ -139,7 +140,7 @@ kc_cgroup_create (const struct kc_cgroup *cg, kc_error_t *err)
     {
       if (!cg->v2 && !v1_controller_present (cg, v1_controllers[i]))
         continue;
-      cleanup_free char *dir = dir_of (cg, v1_controllers[i]);
+      cleanup_free char *dir = kc_cgroup_dir (cg, v1_controllers[i]);
       if (dir == NULL)
         return kc_error (err, ENOMEM, "cgroup");
       if (mkdir_p (dir) < 0)
@@ -160,7 +161,7 @@ kc_cgroup_add_pid (const struct kc_cgroup *cg, pid_t pid, kc_error_t *err)
     {
       if (!cg->v2 && !v1_controller_present (cg, v1_controllers[i]))
         continue;
-      cleanup_free char *dir = dir_of (cg, v1_controllers[i]);
+      cleanup_free char *dir = kc_cgroup_dir (cg, v1_controllers[i]);
       if (dir == NULL)
         return kc_error (err, ENOMEM, "cgroup");
       if (write_file (dir, "cgroup.procs", buf, err) < 0)
@@ -180,8 +181,8 @@ kc_cgroup_format_limit (int64_t v, int v2, char *buf, size_t len)
 static int
 apply_v1 (const struct kc_cgroup *cg, const struct kc_oci_resources *res, kc_error_t *err)
 {
-  cleanup_free char *mem = dir_of (cg, "memory");
-  cleanup_free char *cpu = dir_of (cg, "cpu");
+  cleanup_free char *mem = kc_cgroup_dir (cg, "memory");
+  cleanup_free char *cpu = kc_cgroup_dir (cg, "cpu");
   char buf[64];
 
   if (mem == NULL || cpu == NULL)
@@ -216,7 +217,7 @@ apply_v1 (const struct kc_cgroup *cg, const struct kc_oci_resources *res, kc_err
 static int
 apply_v2 (const struct kc_cgroup *cg, const struct kc_oci_resources *res, kc_error_t *err)
 {
-  cleanup_free char *dir = dir_of (cg, NULL);
+  cleanup_free char *dir = kc_cgroup_dir (cg, NULL);
   char buf[96], quota[48];
 
   if (dir == NULL)
@@ -256,7 +257,7 @@ kc_cgroup_apply (const struct kc_cgroup *cg, const struct kc_oci_resources *res,
 int
 kc_cgroup_freeze (const struct kc_cgroup *cg, int frozen, kc_error_t *err)
 {
-  cleanup_free char *dir = dir_of (cg, "freezer");
+  cleanup_free char *dir = kc_cgroup_dir (cg, "freezer");
 
   if (dir == NULL)
     return kc_error (err, ENOMEM, "cgroup");
@@ -280,7 +281,7 @@ kc_cgroup_freeze (const struct kc_cgroup *cg, int frozen, kc_error_t *err)
 int
 kc_cgroup_pids (const struct kc_cgroup *cg, pid_t **pids, size_t *n, kc_error_t *err)
 {
-  cleanup_free char *dir = dir_of (cg, "pids");
+  cleanup_free char *dir = kc_cgroup_dir (cg, "pids");
   char path[4096], line[64];
   cleanup_file FILE *f = NULL;
   size_t cap = 0;
@@ -314,7 +315,7 @@ kc_cgroup_pids (const struct kc_cgroup *cg, pid_t **pids, size_t *n, kc_error_t 
 uint64_t
 kc_cgroup_oom_kills (const struct kc_cgroup *cg)
 {
-  cleanup_free char *dir = dir_of (cg, "memory");
+  cleanup_free char *dir = kc_cgroup_dir (cg, "memory");
   char buf[1024];
   const char *key;
 
@@ -329,7 +330,7 @@ kc_cgroup_destroy (const struct kc_cgroup *cg)
 {
   for (size_t i = 0; i < (cg->v2 ? 1 : NCTL); i++)
     {
-      cleanup_free char *dir = dir_of (cg, v1_controllers[i]);
+      cleanup_free char *dir = kc_cgroup_dir (cg, v1_controllers[i]);
       if (dir != NULL && rmdir (dir) < 0 && errno != ENOENT)
         kc_log_warn ("remove cgroup `%s`: %s", dir, strerror (errno));
     }

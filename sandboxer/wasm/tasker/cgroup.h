@@ -16,6 +16,9 @@ struct kc_cgroup
   int v2;
 };
 
+/* "<root>/<controller>/<rel>" (v1) or "<root>/<rel>" (v2, or controller NULL); malloc'ed, NULL
+   when out of memory. */
+char *kc_cgroup_dir (const struct kc_cgroup *cg, const char *controller);
 /* rel is "<parent or kuasar-wasm>/<sandbox-id>/<container-id>". */
 int kc_cgroup_init (struct kc_cgroup *cg, const char *root, const char *rel, kc_error_t *err);
 int kc_cgroup_create (const struct kc_cgroup *cg, kc_error_t *err);

@@ -3,6 +3,7 @@
 #include "container.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "containerd_task_types.pb-c.h"
 #include "log.h"
 #include "module.h"
+#include "preopen.h"
 #include "process.h"
 
 int
@@ -50,40 +52,30 @@ static int
 proc_spawn (struct kc_container *c, struct kc_proc *p, const struct kc_wasm_engine *engine, kc_error_t *err)
 {
   cleanup_close int module_fd = -1;
-  const struct kc_oci_spec *spec = &c->spec;
-  size_t npre = 1 + spec->nmounts;
-  cleanup_free char **preopens = calloc (npre + 1, sizeof (char *));
+  char **preopens = NULL;
+  size_t npre = 0;
   struct kc_spawn sp;
   int ret;
 
   module_fd = kc_wasm_module_open (c->rootfs, p->process.cwd, p->process.args[0], err);
   if (module_fd < 0)
     return -1;
-  if (preopens == NULL)
-    return kc_error (err, ENOMEM, "preopens");
-  ret = asprintf (&preopens[0], "/:%s", c->rootfs);
-  for (size_t i = 0; ret >= 0 && i < spec->nmounts; i++)
-    ret = asprintf (&preopens[i + 1], "%s:%s", spec->mounts[i].destination, spec->mounts[i].source);
-  if (ret >= 0)
-    {
-      sp = (struct kc_spawn){ .engine = engine,
-                              .module_fd = module_fd,
-                              .args = (const char *const *) p->process.args,
-                              .nargs = p->process.nargs,
-                              .env = (const char *const *) p->process.env,
-                              .nenv = p->process.nenv,
-                              .preopens = (const char *const *) preopens,
-                              .npreopens = npre,
-                              .stdin_path = p->stdin_path,
-                              .stdout_path = p->stdout_path,
-                              .stderr_path = p->stderr_path,
-                              .cgroup = c->has_cgroup ? &c->cgroup : NULL };
-      ret = kc_process_spawn (&sp, &p->pid, &p->start_fd, err);
-    }
-  else
-    ret = kc_error (err, ENOMEM, "preopens");
-  for (size_t i = 0; i < npre; i++)
-    free (preopens[i]);
+  if (kc_preopens_build (c->rootfs, c->spec.mounts, c->spec.nmounts, &preopens, &npre, err) < 0)
+    return -1;
+  sp = (struct kc_spawn){ .engine = engine,
+                          .module_fd = module_fd,
+                          .args = (const char *const *) p->process.args,
+                          .nargs = p->process.nargs,
+                          .env = (const char *const *) p->process.env,
+                          .nenv = p->process.nenv,
+                          .preopens = (const char *const *) preopens,
+                          .npreopens = npre,
+                          .stdin_path = p->stdin_path,
+                          .stdout_path = p->stdout_path,
+                          .stderr_path = p->stderr_path,
+                          .cgroup = c->has_cgroup ? &c->cgroup : NULL };
+  ret = kc_process_spawn (&sp, &p->pid, &p->start_fd, err);
+  kc_preopens_free (preopens);
   if (ret < 0)
     return -1;
   p->status = CONTAINERD__V1__TYPES__STATUS__CREATED;
@@ -247,7 +239,8 @@ kc_proc_exited (struct kc_container *c, struct kc_proc *p, int wstatus)
         {
           p->oom_killed = 1;
           c->oom_kills_seen = kills;
-          kc_log_warn ("container %s: process %d was killed by the OOM killer (memory limit)", c->id, (int) p->pid);
+          kc_log_warn ("container %s: process %d OOM killed (memory cgroup limit, oom_kill %" PRIu64 ")", c->id,
+                       (int) p->pid, kills);
         }
     }
   kc_log_info ("container %s%s%s: process %d exited with status %u", c->id, p->exec_id ? " exec " : "",

@@ -21,6 +21,8 @@ wasmedge_run (const struct kc_wasm_run *run, kc_error_t *err)
 
   if (conf == NULL)
     return kc_error_code (err, KC_INTERNAL, "wasmedge: cannot create a configuration");
+  /* Its log goes to stdout, i.e. the container's: errors come back to us through *err instead. */
+  WasmEdge_LogOff ();
   WasmEdge_ConfigureAddHostRegistration (conf, WasmEdge_HostRegistration_Wasi);
   vm = WasmEdge_VMCreate (conf, NULL);
   if (vm == NULL)

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cgroup_stats.h"
 #include "cleanup.h"
 #include "containerd_task_types.pb-c.h"
 #include "log.h"
@@ -312,6 +313,49 @@ handle_resume (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *us
   FREE_REQ (containerd__task__v2__resume_request);
 }
 
+/* Packs m as the Any containerd's CRI decodes on a cgroup v1 host and replies with it. */
+static void
+reply_metrics (kc_ttrpc_call *call, struct kc_cgroup_metrics *m)
+{
+  Containerd__Task__V2__StatsResponse resp = CONTAINERD__TASK__V2__STATS_RESPONSE__INIT;
+  Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+  size_t len = io__containerd__cgroups__v1__metrics__get_packed_size (&m->metrics);
+  cleanup_free uint8_t *buf = malloc (len + 1);
+
+  if (buf == NULL)
+    return kc_ttrpc_call_error (call, KC_RESOURCE_EXHAUSTED, "out of memory");
+  any.type_url = (char *) KC_CGROUP_METRICS_TYPE_URL;
+  any.value.len = io__containerd__cgroups__v1__metrics__pack (&m->metrics, buf);
+  any.value.data = buf;
+  resp.stats = &any;
+  kc_ttrpc_call_reply (call, &resp.base);
+}
+
+static void
+handle_stats (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+{
+  struct kc_tasker *t = userdata;
+  cleanup_error kc_error_t err = NULL;
+  UNPACK (Containerd__Task__V2__StatsRequest, containerd__task__v2__stats_request, call, payload, len);
+  struct kc_container *c = find_container (t, req->id, &err);
+  struct kc_cgroup_metrics m;
+  int ret = -1;
+
+  if (c != NULL && !c->has_cgroup)
+    kc_error_code (&err, KC_FAILED_PRECONDITION, "container `%s` has no cgroup", req->id);
+  else if (c != NULL)
+    ret = kc_cgroup_metrics_read (&c->cgroup, &m, &err);
+  FREE_REQ (containerd__task__v2__stats_request);
+  if (ret < 0)
+    {
+      if (c != NULL && c->has_cgroup)
+        kc_cgroup_metrics_release (&m);
+      return fail (call, &err);
+    }
+  reply_metrics (call, &m);
+  kc_cgroup_metrics_release (&m);
+}
+
 static void
 handle_unimplemented (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
 {
@@ -493,7 +537,7 @@ static const struct method methods[] = {
   { "CloseIO", handle_close_io },
   { "Update", handle_update },
   { "Wait", handle_wait },
-  { "Stats", handle_unimplemented },
+  { "Stats", handle_stats },
   { "Connect", handle_connect },
   { "Shutdown", handle_shutdown },
 };

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroups_metrics.pb-c.h"
 #include "error.h"
 #include "task.pb-c.h"
 #include "ttrpc/ttrpc.h"
@@ -252,6 +253,28 @@ delete_task (const char *id, const char *exec_id)
   containerd__task__v2__delete_response__free_unpacked (resp, NULL);
   free (buf);
   return status;
+}
+
+static Io__Containerd__Cgroups__V1__Metrics *
+stats (const char *id)
+{
+  Containerd__Task__V2__StatsRequest req = CONTAINERD__TASK__V2__STATS_REQUEST__INIT;
+  Containerd__Task__V2__StatsResponse *resp;
+  Io__Containerd__Cgroups__V1__Metrics *m;
+  uint8_t *buf;
+  size_t len;
+
+  req.id = (char *) id;
+  rpc_ok ("Stats", &req.base, &buf, &len);
+  resp = containerd__task__v2__stats_response__unpack (NULL, len, buf);
+  free (buf);
+  ck_assert_ptr_nonnull (resp);
+  ck_assert_ptr_nonnull (resp->stats);
+  ck_assert_str_eq (resp->stats->type_url, "io.containerd.cgroups.v1.Metrics");
+  m = io__containerd__cgroups__v1__metrics__unpack (NULL, resp->stats->value.len, resp->stats->value.data);
+  containerd__task__v2__stats_response__free_unpacked (resp, NULL);
+  ck_assert_ptr_nonnull (m);
+  return m;
 }
 
 static void
@@ -608,7 +631,7 @@ END_TEST
 
 START_TEST (bind_mount_volume_and_rootfs_mount)
 {
-  char bundle[256], out[300], buf[256], vol[300], path[512], extra[512], lower[300];
+  char bundle[256], out[300], buf[256], vol[300], path[512], extra[1536], lower[300];
   int out_fd;
   Containerd__Task__V2__CreateTaskRequest req = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
   Containerd__Types__Mount m = CONTAINERD__TYPES__MOUNT__INIT, *mp = &m;
@@ -625,8 +648,10 @@ START_TEST (bind_mount_volume_and_rootfs_mount)
   write_file (path, "volume!\n");
   snprintf (extra, sizeof (extra),
             ",\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
-            "{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"rbind\",\"ro\"]}]",
-            vol);
+            "{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"rbind\",\"ro\"]},"
+            "{\"destination\":\"/etc/hosts\",\"type\":\"bind\",\"source\":\"%s/msg.txt\",\"options\":[\"rbind\"]},"
+            "{\"destination\":\"/gone\",\"type\":\"bind\",\"source\":\"%s/nope\",\"options\":[\"rbind\"]}]",
+            vol, vol, vol);
   make_bundle ("reader", NULL, "[\"/app.wasm\"]", extra, bundle, sizeof (bundle));
   make_fifo (bundle, "stdout", out, sizeof (out), &out_fd);
   m.type = (char *) "bind";
@@ -641,6 +666,7 @@ START_TEST (bind_mount_volume_and_rootfs_mount)
   rpc_ok ("Create", &req.base, NULL, NULL);
   start ("reader", NULL);
   ck_assert_uint_eq (wait_exit ("reader", NULL), 0);
+  /* Nothing but the module's output: file binds are not preopened, WasmEdge logs nothing. */
   read_all (out_fd, buf, sizeof (buf));
   ck_assert_str_eq (buf, "read:volume!\n");
   delete_task ("reader", NULL);
@@ -664,7 +690,61 @@ START_TEST (memory_limit_oom_is_137)
   st = state ("oom", NULL);
   ck_assert_uint_eq (st->exit_status, 137);
   containerd__task__v2__state_response__free_unpacked (st, NULL);
+  /* What the shim asks after an exit 137: was it the OOM killer? */
+  if (access ("/sys/fs/cgroup/cgroup.controllers", F_OK) != 0)
+    {
+      Io__Containerd__Cgroups__V1__Metrics *m = stats ("oom");
+      ck_assert_ptr_nonnull (m->memory_oom_control);
+      ck_assert_uint_ge (m->memory_oom_control->oom_kill, 1);
+      ck_assert_uint_eq (m->memory->usage->limit, 134217728);
+      ck_assert_uint_ge (m->memory->usage->failcnt, 1);
+      io__containerd__cgroups__v1__metrics__free_unpacked (m, NULL);
+    }
   ck_assert_uint_eq (delete_task ("oom", NULL), 137);
+}
+END_TEST
+
+START_TEST (stats_of_a_running_sleeper)
+{
+  char bundle[256], out[300], buf[64];
+  int out_fd;
+  Io__Containerd__Cgroups__V1__Metrics *m;
+  Containerd__Task__V2__StatsRequest req = CONTAINERD__TASK__V2__STATS_REQUEST__INIT;
+
+  if (access ("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0)
+    return; /* v2 host: Stats answers UNIMPLEMENTED for now */
+  make_bundle ("st", sleeper_c, "[\"/app.wasm\"]", NULL, bundle, sizeof (bundle));
+  make_fifo (bundle, "stdout", out, sizeof (out), &out_fd);
+  create ("st", bundle, out, NULL, 0);
+  start ("st", NULL);
+  read_all (out_fd, buf, 10);
+  ck_assert_str_eq (buf, "sleeping\n");
+  m = stats ("st");
+  ck_assert_ptr_nonnull (m->memory);
+  ck_assert_ptr_nonnull (m->memory->usage);
+  ck_assert_uint_gt (m->memory->usage->usage, 0);
+  ck_assert_uint_gt (m->memory->usage->limit, 0);
+  ck_assert_ptr_nonnull (m->memory_oom_control);
+  ck_assert_uint_eq (m->memory_oom_control->oom_kill, 0);
+  ck_assert_ptr_nonnull (m->pids);
+  ck_assert_uint_ge (m->pids->current, 1);
+  ck_assert_ptr_nonnull (m->cpu);
+  ck_assert_ptr_nonnull (m->cpu->usage);
+  ck_assert_uint_gt (m->cpu->usage->total, 0);
+  ck_assert_uint_gt (m->cpu->usage->n_per_cpu, 0);
+  io__containerd__cgroups__v1__metrics__free_unpacked (m, NULL);
+  req.id = (char *) "nobody";
+  ck_assert_int_eq (rpc_code ("Stats", &req.base, NULL, 0), KC_NOT_FOUND);
+  ck_assert_int_eq (kill_task ("st", NULL, SIGKILL, NULL, 0), 0);
+  ck_assert_uint_eq (wait_exit ("st", NULL), 137);
+  /* Exited, not deleted: still answered, and a plain SIGKILL is no OOM kill. */
+  m = stats ("st");
+  ck_assert_ptr_nonnull (m->memory_oom_control);
+  ck_assert_uint_eq (m->memory_oom_control->oom_kill, 0);
+  io__containerd__cgroups__v1__metrics__free_unpacked (m, NULL);
+  delete_task ("st", NULL);
+  ck_assert_int_eq (rpc_code ("Stats", &req.base, NULL, 0), KC_NOT_FOUND);
+  close (out_fd);
 }
 END_TEST
 
@@ -685,6 +765,7 @@ main (void)
   tcase_add_test (tc, sigterm_stops_containers);
   tcase_add_test (tc, bind_mount_volume_and_rootfs_mount);
   tcase_add_test (tc, memory_limit_oom_is_137);
+  tcase_add_test (tc, stats_of_a_running_sleeper);
   suite_add_tcase (s, tc);
   sr = srunner_create (s);
   srunner_run_all (sr, CK_NORMAL);

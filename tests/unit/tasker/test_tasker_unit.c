@@ -3,14 +3,18 @@
 #include <check.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "cgroup.h"
+#include "cgroup_stats.h"
 #include "container.h"
 #include "module.h"
 #include "mount.h"
+#include "preopen.h"
 #include "process.h"
 #include "spec.h"
 
@@ -207,6 +211,107 @@ START_TEST (ids_and_limits)
 }
 END_TEST
 
+static void
+put (const char *dir, const char *file, const char *text)
+{
+  char path[512];
+  FILE *f;
+
+  snprintf (path, sizeof (path), "%s/%s", dir, file);
+  f = fopen (path, "w");
+  ck_assert_ptr_nonnull (f);
+  fputs (text, f);
+  fclose (f);
+}
+
+/* A fake v1 tree: memory (no memsw), cpuacct without usage_user/sys, cpu.stat, pids "max". */
+START_TEST (stats_from_a_fake_v1_tree)
+{
+  char root[] = "/tmp/kc-cgstats-XXXXXX", dir[256], cmd[300];
+  struct kc_cgroup cg;
+  struct kc_cgroup_metrics m;
+  kc_error_t err = NULL;
+  long hz = sysconf (_SC_CLK_TCK);
+
+  ck_assert_ptr_nonnull (mkdtemp (root));
+  ck_assert_int_eq (kc_cgroup_init (&cg, root, "p/s/c", &err), 0);
+  snprintf (cmd, sizeof (cmd), "mkdir -p %s/memory/p/s/c %s/cpuacct/p/s/c %s/cpu/p/s/c %s/pids/p/s/c", root, root, root,
+            root);
+  ck_assert_int_eq (system (cmd), 0);
+  snprintf (dir, sizeof (dir), "%s/memory/p/s/c", root);
+  put (dir, "memory.usage_in_bytes", "4096\n");
+  put (dir, "memory.limit_in_bytes", "134217728\n");
+  put (dir, "memory.max_usage_in_bytes", "8192\n");
+  put (dir, "memory.failcnt", "3\n");
+  put (dir, "memory.stat",
+       "cache 10\nrss 20\nmapped_file 4\npgfault 5\npgmajfault 1\ninactive_anon 2\n"
+       "active_anon 3\ninactive_file 6\nactive_file 7\nunevictable 8\ntotal_cache 11\n"
+       "total_rss 21\ntotal_inactive_file 61\n");
+  put (dir, "memory.oom_control", "oom_kill_disable 0\nunder_oom 1\noom_kill 2\n");
+  snprintf (dir, sizeof (dir), "%s/cpuacct/p/s/c", root);
+  put (dir, "cpuacct.usage", "5000\n");
+  put (dir, "cpuacct.usage_percpu", "1000 4000 \n");
+  put (dir, "cpuacct.stat", "user 3\nsystem 1\n");
+  snprintf (dir, sizeof (dir), "%s/cpu/p/s/c", root);
+  put (dir, "cpu.stat", "nr_periods 9\nnr_throttled 2\nthrottled_time 777\n");
+  snprintf (dir, sizeof (dir), "%s/pids/p/s/c", root);
+  put (dir, "pids.current", "2\n");
+  put (dir, "pids.max", "max\n");
+
+  ck_assert_int_eq (kc_cgroup_metrics_read (&cg, &m, &err), 0);
+  ck_assert_ptr_eq (m.metrics.memory, &m.memory);
+  ck_assert_uint_eq (m.memory.usage->usage, 4096);
+  ck_assert_uint_eq (m.memory.usage->limit, 134217728);
+  ck_assert_uint_eq (m.memory.usage->max, 8192);
+  ck_assert_uint_eq (m.memory.usage->failcnt, 3);
+  ck_assert_ptr_null (m.memory.swap);
+  ck_assert_uint_eq (m.memory.rss, 20);
+  ck_assert_uint_eq (m.memory.pg_maj_fault, 1);
+  ck_assert_uint_eq (m.memory.total_inactive_file, 61);
+  ck_assert_uint_eq (m.metrics.memory_oom_control->under_oom, 1);
+  ck_assert_uint_eq (m.metrics.memory_oom_control->oom_kill, 2);
+  ck_assert_uint_eq (m.metrics.memory_oom_control->oom_kill_disable, 0);
+  ck_assert_uint_eq (m.cpu_usage.total, 5000);
+  ck_assert_uint_eq (m.cpu_usage.user, kc_cgroup_ticks_to_ns (3, hz));
+  ck_assert_uint_eq (m.cpu_usage.kernel, kc_cgroup_ticks_to_ns (1, hz));
+  ck_assert_uint_eq (m.cpu_usage.n_per_cpu, 2);
+  ck_assert_uint_eq (m.cpu_usage.per_cpu[1], 4000);
+  ck_assert_uint_eq (m.metrics.cpu->throttling->throttled_time, 777);
+  ck_assert_uint_eq (m.metrics.pids->current, 2);
+  ck_assert_uint_eq (m.metrics.pids->limit, 0);
+  ck_assert_uint_gt (io__containerd__cgroups__v1__metrics__get_packed_size (&m.metrics), 0);
+  kc_cgroup_metrics_release (&m);
+  ck_assert_uint_eq (kc_cgroup_ticks_to_ns (3, 100), 30000000);
+  /* v2: UNIMPLEMENTED. */
+  cg.v2 = 1;
+  ck_assert_int_eq (kc_cgroup_metrics_read (&cg, &m, &err), -1);
+  ck_assert_int_eq (err->code, KC_UNIMPLEMENTED);
+  kc_error_free (&err);
+  kc_cgroup_metrics_release (&m);
+  kc_cgroup_release (&cg);
+  snprintf (cmd, sizeof (cmd), "rm -rf %s", root);
+  ck_assert_int_eq (system (cmd), 0);
+}
+END_TEST
+
+START_TEST (preopens_only_directories)
+{
+  struct kc_oci_mount mounts[] = { { (char *) "/data", (char *) "/tmp", (char *) "bind" },
+                                   { (char *) "/etc/hosts", (char *) "/etc/hostname", (char *) "bind" },
+                                   { (char *) "/gone", (char *) "/nonexistent/kc", (char *) "bind" } };
+  char **pre;
+  size_t n;
+  kc_error_t err = NULL;
+
+  ck_assert_int_eq (kc_preopens_build ("/b/rootfs", mounts, 3, &pre, &n, &err), 0);
+  ck_assert_uint_eq (n, 2);
+  ck_assert_str_eq (pre[0], "/:/b/rootfs");
+  ck_assert_str_eq (pre[1], "/data:/tmp");
+  ck_assert_ptr_null (pre[2]);
+  kc_preopens_free (pre);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -223,6 +328,8 @@ main (void)
   tcase_add_test (tc, exit_statuses);
   tcase_add_test (tc, wasm_magic);
   tcase_add_test (tc, ids_and_limits);
+  tcase_add_test (tc, stats_from_a_fake_v1_tree);
+  tcase_add_test (tc, preopens_only_directories);
   suite_add_tcase (s, tc);
   sr = srunner_create (s);
   srunner_run_all (sr, CK_NORMAL);
