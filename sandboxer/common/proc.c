@@ -26,6 +26,8 @@ static void __attribute__ ((noreturn)) child_exec (char *const argv[], int null_
     _exit (127);
   if (dup2 (null_fd, 0) < 0 || dup2 (log_fd, 1) < 0 || dup2 (log_fd, 2) < 0 || dup2 (ready_wr, KC_READY_FD) < 0)
     _exit (127);
+  /* Whatever the sandboxer inherited without O_CLOEXEC must not reach the tasker either. */
+  close_range (KC_READY_FD + 1, ~0U, 0);
   execv (argv[0], argv);
   static const char msg[] = "kuasar sandboxer: exec of the tasker failed\n";
   ssize_t ignored = write (2, msg, sizeof (msg) - 1);
@@ -50,8 +52,9 @@ int
 kc_proc_spawn (char *const argv[], const char *log_path, struct kc_spawned *out, kc_error_t *err)
 {
   int pipefd[2];
+  /* Not NOT_FOUND (that would read as an unknown sandbox): the host lacks the tasker. */
   if (access (argv[0], X_OK) < 0)
-    return kc_error (err, errno, "tasker `%s`", argv[0]);
+    return kc_error_code (err, KC_FAILED_PRECONDITION, "tasker `%s`: %s", argv[0], strerror (errno));
   cleanup_close int null_fd = high_fd (open ("/dev/null", O_RDONLY | O_CLOEXEC));
   if (null_fd < 0)
     return kc_error (err, errno, "open /dev/null");
