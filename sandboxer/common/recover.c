@@ -54,6 +54,26 @@ settle_interrupted_start (struct kc_sandbox *sb)
   sb->rec.exit_status = 128 + SIGKILL;
 }
 
+/* We died between mkdir and the first save of a Create (whose caller got no answer): the
+   directory holds nothing or a temp file. Removed so the id can be created again; anything
+   else in it is left alone. */
+static void
+remove_unborn (const char *dir)
+{
+  DIR *d = opendir (dir);
+  if (d == NULL)
+    return;
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    if (strncmp (de->d_name, KC_STORE_FILE ".tmp.", strlen (KC_STORE_FILE ".tmp.")) == 0)
+      unlinkat (dirfd (d), de->d_name, 0);
+  closedir (d);
+  if (rmdir (dir) == 0)
+    kc_log_warn ("removed %s: a Create that never completed", dir);
+  else
+    kc_log_error ("skipping %s: no %s", dir, KC_STORE_FILE);
+}
+
 static void
 recover_one (struct kc_sandboxer *sbx, const char *name)
 {
@@ -64,7 +84,10 @@ recover_one (struct kc_sandboxer *sbx, const char *name)
     return;
   if (kc_store_load (dir, &rec, &err) < 0)
     {
-      kc_log_error ("skipping %s: %s", dir, err->msg);
+      if (err->code == KC_NOT_FOUND)
+        remove_unborn (dir);
+      else
+        kc_log_error ("skipping %s: %s", dir, err->msg);
       kc_sandbox_record_clear (&rec);
       return;
     }

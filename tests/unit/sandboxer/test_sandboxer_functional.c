@@ -366,7 +366,12 @@ START_TEST (recovery)
   ck_assert_int_eq (kc_mkdir_p (path, 0700, &err), 0);
   snprintf (path, sizeof (path), "%s/junk/sandbox.json", state_dir);
   ck_assert_int_eq (kc_write_file_atomic (path, "{oops", 5, 0600, &err), 0);
+  /* a Create interrupted before its first save leaves an empty dir: cleaned up */
+  snprintf (path, sizeof (path), "%s/unborn", state_dir);
+  ck_assert_int_eq (kc_mkdir_p (path, 0700, &err), 0);
+  snprintf (path, sizeof (path), "%s/junk/sandbox.json", state_dir);
   start_daemon ();
+  ck_assert_int_eq (create ("unborn"), KC_OK);
   ck_assert_int_eq (status ("pod-r", state, sizeof (state), &pid2), KC_OK);
   ck_assert_str_eq (state, "SANDBOX_READY");
   ck_assert_uint_eq (pid2, pid);
