@@ -24,6 +24,8 @@ struct sb_call
   kc_ttrpc_call *call;
   int wait_for_ready;
   struct event *retry;
+  struct sb_call *prev, *next; /* in shim->waits (WaitSandbox only) */
+  int in_waits;
 };
 
 /* The string map entries of every message share this layout (key = 1, value = 2). */
@@ -46,12 +48,30 @@ sb_call_new (struct shim *shim, kc_ttrpc_call *call)
     }
   c->shim = shim;
   c->call = call;
+  /* Once the sandbox lives in the sandboxer, an unreachable sandboxer is taken for a restart:
+     the call waits for it (within its deadline) instead of failing at once. */
+  c->wait_for_ready = shim->sandbox_seen;
   return c;
+}
+
+static void
+waits_remove (struct sb_call *c)
+{
+  if (!c->in_waits)
+    return;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    c->shim->waits = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  c->in_waits = 0;
 }
 
 static void
 sb_call_free (struct sb_call *c)
 {
+  waits_remove (c);
   if (c->retry)
     event_free (c->retry);
   free (c);
@@ -323,6 +343,26 @@ empty_done (int code, const char *message, const uint8_t *payload, size_t len, v
   sb_call_free (c);
 }
 
+/* The sandbox is stopped: a WaitSandbox waiting to be retried (the sandboxer restarted) asks now
+   rather than at its next tick, so containerd gets the exit status before ShutdownSandbox. */
+static void
+kick_waits (struct shim *shim)
+{
+  for (struct sb_call *w = shim->waits; w != NULL; w = w->next)
+    if (w->retry != NULL && evtimer_pending (w->retry, NULL))
+      event_active (w->retry, EV_TIMEOUT, 0);
+}
+
+static void
+stop_done (int code, const char *message, const uint8_t *payload, size_t len, void *userdata)
+{
+  struct sb_call *c = userdata;
+
+  if (code == KC_OK)
+    kick_waits (c->shim);
+  empty_done (code, message, payload, len, userdata);
+}
+
 static void
 handle_stop (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
 {
@@ -343,7 +383,7 @@ handle_stop (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *user
       timeout = kc_ttrpc_call_timeout_ns (call);
       if (timeout == 0)
         timeout = SHIM_DEFAULT_TIMEOUT_NS + (int64_t) req->timeout_secs * 1000000000LL;
-      controller_call (c, "Stop", &sreq.base, timeout, empty_done);
+      controller_call (c, "Stop", &sreq.base, timeout, stop_done);
     }
   containerd__runtime__sandbox__v1__stop_sandbox_request__free_unpacked (req, NULL);
 }
@@ -355,7 +395,11 @@ static void wait_send (struct sb_call *c);
 static void
 wait_retry_cb (evutil_socket_t fd, short what, void *arg)
 {
-  wait_send (arg);
+  struct sb_call *c = arg;
+
+  if (c->shim->shutting_down)
+    return sb_fail (c, KC_UNAVAILABLE, "the shim is shutting down");
+  wait_send (c);
 }
 
 static void
@@ -411,7 +455,14 @@ handle_wait (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *user
   if (req == NULL)
     return bad_request (call, "WaitSandboxRequest");
   if (check_id (shim, call, req->sandbox_id) == 0 && (c = sb_call_new (shim, call)) != NULL)
-    wait_send (c);
+    {
+      c->next = shim->waits;
+      if (shim->waits)
+        shim->waits->prev = c;
+      shim->waits = c;
+      c->in_waits = 1;
+      wait_send (c);
+    }
   containerd__runtime__sandbox__v1__wait_sandbox_request__free_unpacked (req, NULL);
 }
 

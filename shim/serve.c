@@ -18,8 +18,8 @@
 #include "shim.h"
 
 #define LISTEN_FD      3
-#define EXIT_TICK_MS   50
-#define EXIT_MAX_TICKS 20
+#define EXIT_TICK_MS   20
+#define EXIT_MAX_TICKS 50
 
 static void
 exit_tick (evutil_socket_t fd, short what, void *arg)
@@ -27,11 +27,11 @@ exit_tick (evutil_socket_t fd, short what, void *arg)
   struct shim *shim = arg;
   struct timeval tv = { 0, EXIT_TICK_MS * 1000 };
 
-  /* Leave once containerd closed its connections and the events went out, or after ~1 s. */
+  /* Leave once containerd closed its connections and the events went out, or after ~1 s
+     whatever is still pending (a WaitSandbox waiting for the sandboxer is cancelled on exit). */
   shim->exit_ticks++;
   if (shim->exit_ticks >= EXIT_MAX_TICKS
-      || (shim->exit_ticks >= 2 && kc_ttrpc_server_conn_count (shim->server) == 0
-          && shim_events_pending (shim->events) == 0))
+      || (kc_ttrpc_server_conn_count (shim->server) == 0 && shim_events_pending (shim->events) == 0))
     {
       event_base_loopbreak (shim->base);
       return;

@@ -13,6 +13,8 @@
 #include "procs.h"
 #include "ttrpc/ttrpc.h"
 
+struct sb_call;
+
 struct shim
 {
   struct event_base *base;
@@ -33,6 +35,7 @@ struct shim
   int shutting_down; /* ShutdownSandbox answered or SIGTERM: exit once flushed */
   struct event *exit_timer;
   int exit_ticks;
+  struct sb_call *waits; /* WaitSandbox calls in flight or waiting to be retried */
 };
 
 /* Default deadline of the short sandboxer calls. */

@@ -24,6 +24,7 @@ MNT_DETACH = 2
 SHIM_SOCKET_DIR = "/run/containerd/s"
 RUNC_STATE_DIR = "/run/containerd/runc/k8s.io"
 CGROUP_ROOT = "/sys/fs/cgroup"
+SETTLE_SECONDS = 5.0  # how long leak checks let processes finish exiting
 
 ACTIVE = []  # sessions alive in this pytest process, for the failure report hook
 
@@ -195,10 +196,22 @@ class Session:
                 left.append(f"cgroup {cg} with processes {procs}")
         return left
 
-    def leaks_besides_daemons(self):
+    def leaks_besides_daemons(self, settle=SETTLE_SECONDS):
         """leaks(), ignoring the daemons we started that are still running (containerd, sandboxers):
-        what must be true once every pod has been removed through CRI."""
-        return self.leaks(allow_pids={d.pid for d in self.daemons if d.poll() is None})
+        what must be true once every pod has been removed through CRI. Processes get `settle`
+        seconds to finish exiting (a shim leaves shortly after ShutdownSandbox, not during it)."""
+        return self.settled_leaks(lambda: self.leaks(allow_pids={d.pid for d in self.daemons if d.poll() is None}),
+                                  settle)
+
+    def settled_leaks(self, check=None, settle=SETTLE_SECONDS):
+        """Polls check() (default leaks()) until it is empty or `settle` seconds have passed."""
+        check = check or self.leaks
+        deadline = time.monotonic() + settle
+        while True:
+            left = check()
+            if not left or time.monotonic() >= deadline:
+                return left
+            time.sleep(0.1)
 
     # -- cleanup --------------------------------------------------------------------------------
     def kill_all(self, timeout=10):
@@ -282,7 +295,7 @@ class Session:
             except Exception as e:  # noqa: BLE001 - best effort, the forced cleanup follows
                 forced.append(f"graceful cleanup step failed: {e}")
         self._on_close.clear()
-        self.leftovers = self.leaks()
+        self.leftovers = self.settled_leaks()
         forced += [f"killed {p!r}" for p in self.processes()]
         left = self.kill_all()
         forced += [f"could not kill {p!r}" for p in left]
