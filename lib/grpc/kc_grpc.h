@@ -1,7 +1,9 @@
 /* A bridge over grpc C core for unary calls with protobuf-c payloads. One completion-queue
    thread per process polls grpc and hands every result to the libevent loop, so handlers and
    callbacks run on the loop thread like everything else, and a call can stay pending for
-   hours (WaitSandbox) without a blocked thread. */
+   hours (WaitSandbox) without a blocked thread. Each server and each client owns one completion
+   queue and its thread. Fork safety: between fork and exec a child must not touch grpc (it would
+   share the parent's epoll set); a process that forks grpc users must not have called grpc. */
 #ifndef KC_GRPC_H
 #define KC_GRPC_H
 
@@ -53,7 +55,9 @@ kc_grpc_client *kc_grpc_client_new (struct event_base *base, const char *target,
 void kc_grpc_client_free (kc_grpc_client *cl);
 /* namespace: sent as metadata containerd-namespace when non-NULL. timeout_ns 0 = none.
    wait_for_ready: queue the call while the server is down instead of failing it. cb always runs
-   exactly once, on the loop thread, never from within this function. */
+   exactly once, on the loop thread, never from within this function. Returns -1 (cb never
+   called) only on bad arguments or when the call cannot be started. UNAVAILABLE messages start
+   with "connect to <target>: ". */
 int kc_grpc_client_call (kc_grpc_client *cl, const char *path, const ProtobufCMessage *req, const char *namespace_,
                          int64_t timeout_ns, int wait_for_ready, kc_grpc_reply_fn cb, void *userdata,
                          kc_error_t *err);
