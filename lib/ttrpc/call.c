@@ -54,8 +54,10 @@ static int
 call_arm_deadline (kc_ttrpc_call *call, struct event_base *base, int64_t timeout_ns)
 {
   struct timeval tv = kc_ttrpc_timeval_from_ns (timeout_ns);
+  int64_t now = kc_ttrpc_now_ns ();
 
-  call->deadline_ns = kc_ttrpc_now_ns () + timeout_ns;
+  /* timeout_nano comes from the peer: no signed overflow on absurd values */
+  call->deadline_ns = timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns;
   call->deadline = evtimer_new (base, call_deadline_cb, call);
   if (call->deadline == NULL)
     return -1;

@@ -108,8 +108,9 @@ int kc_ttrpc_client_add_metadata (kc_ttrpc_client *cl, const char *key, const ch
 /* Called once when the connection drops (after pending calls were failed). */
 void kc_ttrpc_client_set_closed_cb (kc_ttrpc_client *cl, void (*fn) (void *), void *userdata);
 int kc_ttrpc_client_connected (kc_ttrpc_client *cl);
-/* Sends a unary request; timeout_ns 0 = none. cb is always called exactly once, never from
-   within this function. */
+/* Sends a unary request; timeout_ns 0 = none. On success (0) cb is called exactly once, never
+   from within this function. On -1 (not connected, request over 4 MiB, ...) *err says why and
+   cb is never called. Callbacks may free the client. */
 int kc_ttrpc_client_call (kc_ttrpc_client *cl, const char *service, const char *method, const ProtobufCMessage *req,
                           int64_t timeout_ns, kc_ttrpc_reply_fn cb, void *userdata, kc_error_t *err);
 int kc_ttrpc_client_call_raw (kc_ttrpc_client *cl, const char *service, const char *method, const uint8_t *payload,

@@ -1,6 +1,7 @@
 /* The server against a raw socket, byte by byte: Go-exact replies, oversized frames, stream-id
    rules, bad input, server deadlines, slow readers. */
 #include <check.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -215,6 +216,26 @@ encode_request (uint32_t sid, const char *method, const uint8_t *payload, size_t
   return buf;
 }
 
+START_TEST (test_extreme_timeouts)
+{
+  struct reply r;
+
+  /* INT64_MAX ns from the peer: a deadline far away, no overflow; negative: no deadline. */
+  raw_send_request (&h, fd, 1, "test.Svc", "Later", NULL, INT64_MAX);
+  raw_send_request (&h, fd, 3, "test.Svc", "Later", NULL, -5);
+  assert_still_works (5);
+  ck_assert_uint_eq (h.n_held, 2);
+  ck_assert (kc_ttrpc_call_alive (h.held[0]));
+  ck_assert_int_gt (kc_ttrpc_call_timeout_ns (h.held[0]), (int64_t) 1 << 62);
+  ck_assert_int_eq (kc_ttrpc_call_timeout_ns (h.held[1]), 0);
+  kc_ttrpc_call_reply (h.held[1], NULL);
+  kc_ttrpc_call_reply (h.held[0], NULL);
+  h.n_held = 0;
+  ck_assert_uint_eq (raw_recv_response (&h, fd, &r), 3);
+  ck_assert_uint_eq (raw_recv_response (&h, fd, &r), 1);
+}
+END_TEST
+
 START_TEST (test_split_and_batched_frames)
 {
   uint8_t all[256];
@@ -346,6 +367,7 @@ main (void)
   tcase_add_test (tc, test_unknown_types_ignored);
   tcase_add_test (tc, test_undecodable_request);
   tcase_add_test (tc, test_server_deadline);
+  tcase_add_test (tc, test_extreme_timeouts);
   tcase_add_test (tc, test_split_and_batched_frames);
   tcase_add_test (tc, test_slow_reader);
   suite_add_tcase (s, tc);
