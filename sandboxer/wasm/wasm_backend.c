@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
@@ -18,8 +19,10 @@
 static int
 wasm_init (const struct kc_config *cfg, kc_error_t *err)
 {
+  (void) err;
   if (cfg->precompile)
-    kc_log_warn ("[wasm] precompile = true: AOT precompilation is not implemented, modules run interpreted");
+    kc_log_info ("[wasm] precompile = true: modules are AOT-compiled, cache in %s",
+                 cfg->cache_dir ? cfg->cache_dir : "<dir>/cache");
   return 0;
 }
 
@@ -43,6 +46,27 @@ kc_wasm_tasker_argv_free (char **argv)
   free (argv);
 }
 
+/* [wasm] precompile = true: --precompile --cache-dir (cache_dir, default "<dir>/cache" where <dir>
+   is the sandboxer's, the parent of sandbox_dir). */
+static int
+push_precompile (char **argv, int *n, const struct kc_config *cfg, const char *sandbox_dir)
+{
+  cleanup_free char *dflt = NULL;
+  const char *slash;
+
+  if (cfg == NULL || !cfg->precompile)
+    return 0;
+  if (cfg->cache_dir == NULL)
+    {
+      slash = strrchr (sandbox_dir, '/');
+      if (asprintf (&dflt, "%.*s/cache", slash ? (int) (slash - sandbox_dir) : 1, slash ? sandbox_dir : ".") < 0)
+        return -1;
+    }
+  if (push (argv, n, "--precompile", NULL) < 0)
+    return -1;
+  return push (argv, n, "--cache-dir", cfg->cache_dir ? cfg->cache_dir : dflt);
+}
+
 char **
 kc_wasm_tasker_argv (const struct kc_backend_ctx *ctx, const struct kc_sandbox_record *rec, const char *sandbox_dir)
 {
@@ -58,7 +82,8 @@ kc_wasm_tasker_argv (const struct kc_backend_ctx *ctx, const struct kc_sandbox_r
             || push (argv, &n, "--dir", sandbox_dir) < 0 || push (argv, &n, "--socket", socket) < 0
             || (rec->netns_path && push (argv, &n, "--netns", rec->netns_path) < 0)
             || (rec->cgroup_parent && push (argv, &n, "--cgroup-parent", rec->cgroup_parent) < 0)
-            || push (argv, &n, "--log-level", ctx->log_level) < 0 || push (argv, &n, "--ready-fd", KC_READY_FD_STR) < 0;
+            || push (argv, &n, "--log-level", ctx->log_level) < 0 || push (argv, &n, "--ready-fd", KC_READY_FD_STR) < 0
+            || push_precompile (argv, &n, ctx->config, sandbox_dir) < 0;
   if (bad)
     {
       kc_wasm_tasker_argv_free (argv);

@@ -52,18 +52,26 @@ static int
 proc_spawn (struct kc_container *c, struct kc_proc *p, const struct kc_wasm_engine *engine, kc_error_t *err)
 {
   cleanup_close int module_fd = -1;
+  cleanup_free char *module = NULL;
+  struct kc_module_ref ref;
   char **preopens = NULL;
   size_t npre = 0;
   struct kc_spawn sp;
   int ret;
 
-  module_fd = kc_wasm_module_open (c->rootfs, p->process.cwd, p->process.args[0], err);
+  ref = (struct kc_module_ref){ .arg0 = p->process.args[0],
+                                .cwd = p->process.cwd,
+                                .env = (const char *const *) p->process.env,
+                                .nenv = p->process.nenv };
+  module_fd = kc_wasm_module_open (c->rootfs, &ref, &module, err);
   if (module_fd < 0)
     return -1;
+  kc_log_debug ("container %s: module %s", c->id, module);
   if (kc_preopens_build (c->rootfs, c->spec.mounts, c->spec.nmounts, &preopens, &npre, err) < 0)
     return -1;
   sp = (struct kc_spawn){ .engine = engine,
                           .module_fd = module_fd,
+                          .aot_cache_dir = c->aot_cache_dir,
                           .args = (const char *const *) p->process.args,
                           .nargs = p->process.nargs,
                           .env = (const char *const *) p->process.env,
@@ -138,6 +146,7 @@ kc_container_create (const struct kc_container_config *cfg, struct kc_container 
   c->init.start_fd = -1;
   c->id = strdup (cfg->id);
   c->bundle = strdup (cfg->bundle);
+  c->aot_cache_dir = cfg->aot_cache_dir;
   if (c->id == NULL || c->bundle == NULL
       || proc_set_stdio (&c->init, cfg->stdin_path, cfg->stdout_path, cfg->stderr_path) < 0)
     {

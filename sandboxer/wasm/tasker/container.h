@@ -31,7 +31,8 @@ struct kc_proc
 struct kc_container
 {
   char *id, *bundle, *rootfs;
-  size_t rootfs_mounts; /* how many mounts we stacked on rootfs */
+  size_t rootfs_mounts;      /* how many mounts we stacked on rootfs */
+  const char *aot_cache_dir; /* the tasker's; NULL: interpret */
   struct kc_oci_spec spec;
   struct kc_cgroup cgroup;
   int has_cgroup;
@@ -53,6 +54,7 @@ struct kc_container_config
   const char *cgroup_root; /* "/sys/fs/cgroup"; NULL: no cgroups */
   const char *cgroup_base; /* "<parent>/<sandbox-id>" */
   const struct kc_wasm_engine *engine;
+  const char *aot_cache_dir; /* precompile into this cache (outlives the container); NULL: interpret */
 };
 
 /* 0 when id can name a directory: non-empty, not "." or "..", no '/', at most 128 bytes. */

@@ -24,6 +24,9 @@ struct kc_wasm_engine
   /* Returns the WASI exit code (>= 0), or -1 with *err set when the module trapped or could not
      be loaded. */
   int (*run) (const struct kc_wasm_run *run, kc_error_t *err);
+  /* AOT-compiles the module at in into out, a file run() accepts as module_path (NULL: the
+     engine cannot compile). */
+  int (*compile) (const char *in, const char *out, kc_error_t *err);
 };
 
 extern const struct kc_wasm_engine kc_wasm_engine_wasmedge;

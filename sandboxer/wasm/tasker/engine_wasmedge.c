@@ -1,5 +1,5 @@
 /* The WasmEdge engine (C API 0.14): a VM with WASI host registration, run `_start`, report the
-   WASI exit code. */
+   WASI exit code; its AOT compiler (universal wasm output: the module plus native code). */
 #include "engine.h"
 
 #include <stdint.h>
@@ -54,7 +54,36 @@ out:
   return ret;
 }
 
+/* Universal wasm: the file stays a valid module, so a WasmEdge that cannot use its native
+   section (another version, another CPU) still runs it, interpreted. */
+static int
+wasmedge_compile (const char *in, const char *out, kc_error_t *err)
+{
+  WasmEdge_ConfigureContext *conf = WasmEdge_ConfigureCreate ();
+  WasmEdge_CompilerContext *cc = NULL;
+  WasmEdge_Result res;
+
+  if (conf == NULL)
+    return kc_error_code (err, KC_INTERNAL, "wasmedge: cannot create a configuration");
+  WasmEdge_LogOff ();
+  WasmEdge_ConfigureCompilerSetOutputFormat (conf, WasmEdge_CompilerOutputFormat_Wasm);
+  WasmEdge_ConfigureCompilerSetOptimizationLevel (conf, WasmEdge_CompilerOptimizationLevel_O2);
+  cc = WasmEdge_CompilerCreate (conf);
+  if (cc == NULL)
+    {
+      WasmEdge_ConfigureDelete (conf);
+      return kc_error_code (err, KC_INTERNAL, "wasmedge: cannot create a compiler");
+    }
+  res = WasmEdge_CompilerCompile (cc, in, out);
+  WasmEdge_CompilerDelete (cc);
+  WasmEdge_ConfigureDelete (conf);
+  if (!WasmEdge_ResultOK (res))
+    return kc_error_code (err, KC_INTERNAL, "wasmedge compiler: %s", WasmEdge_ResultGetMessage (res));
+  return 0;
+}
+
 const struct kc_wasm_engine kc_wasm_engine_wasmedge = {
   .name = "wasmedge",
   .run = wasmedge_run,
+  .compile = wasmedge_compile,
 };

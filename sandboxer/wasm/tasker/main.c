@@ -18,6 +18,7 @@ usage (FILE *out)
 {
   fprintf (out, "Usage: kuasar-wasm-tasker --id ID --dir DIR --socket PATH [--netns PATH]\n"
                 "                          [--cgroup-parent PATH] [--log-level LEVEL] [--ready-fd N]\n"
+                "                          [--precompile --cache-dir DIR]\n"
                 "Serves containerd's Task API for one pod; runs each container's WASI module with WasmEdge.\n"
                 "  --id ID              sandbox id\n"
                 "  --dir DIR            sandbox state directory\n"
@@ -26,6 +27,8 @@ usage (FILE *out)
                 "  --cgroup-parent P    cgroup parent of the containers (default kuasar-wasm)\n"
                 "  --log-level LEVEL    error, warn, info (default), debug\n"
                 "  --ready-fd N         write \"ready\\n\" to fd N once serving, then close it\n"
+                "  --precompile         AOT-compile each module before its first run (WasmEdge compiler)\n"
+                "  --cache-dir DIR      where compiled modules are cached by sha256 (needed by --precompile)\n"
                 "  --help, --version\n");
 }
 
@@ -66,6 +69,8 @@ main (int argc, char **argv)
     { "cgroup-parent", required_argument, NULL, 'c' },
     { "log-level", required_argument, NULL, 'l' },
     { "ready-fd", required_argument, NULL, 'r' },
+    { "precompile", no_argument, NULL, 'p' },
+    { "cache-dir", required_argument, NULL, 'C' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'v' },
     { NULL, 0, NULL, 0 },
@@ -109,6 +114,12 @@ main (int argc, char **argv)
             return 2;
           }
         break;
+      case 'p':
+        opts.precompile = 1;
+        break;
+      case 'C':
+        opts.cache_dir = optarg;
+        break;
       case 'h':
         usage (stdout);
         return 0;
@@ -119,7 +130,7 @@ main (int argc, char **argv)
         usage (stderr);
         return 2;
       }
-  if (opts.id == NULL || opts.socket_path == NULL || optind != argc)
+  if (opts.id == NULL || opts.socket_path == NULL || optind != argc || (opts.precompile && opts.cache_dir == NULL))
     {
       usage (stderr);
       return 2;

@@ -6,13 +6,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "aot.h"
 #include "cleanup.h"
 #include "log.h"
 
@@ -111,11 +114,53 @@ dup_onto (int fd, int target)
   return dup2 (fd, target);
 }
 
+/* A logrus line on the tasker's log (the child's fd 2 is the container's stderr). */
+static void __attribute__ ((format (printf, 3, 4))) child_log (int log_fd, const char *level, const char *fmt, ...)
+{
+  char msg[1024];
+  va_list ap;
+
+  if (log_fd < 0)
+    return;
+  va_start (ap, fmt);
+  vsnprintf (msg, sizeof (msg), fmt, ap);
+  va_end (ap);
+  dprintf (log_fd, "level=%s msg=\"%s\" component=kuasar-wasm-tasker pid=%d\n", level, msg, (int) getpid ());
+}
+
+static double
+elapsed_ms (const struct timespec *since)
+{
+  struct timespec now;
+
+  clock_gettime (CLOCK_MONOTONIC, &now);
+  return (double) (now.tv_sec - since->tv_sec) * 1e3 + (double) (now.tv_nsec - since->tv_nsec) / 1e6;
+}
+
+/* The cached AOT-compiled module (compiled now when missing), or NULL: interpret (warned). */
+static char *
+child_aot (const struct kc_spawn *sp, int log_fd)
+{
+  kc_error_t err = NULL;
+  struct timespec t0;
+  int compiled;
+  char *path;
+
+  clock_gettime (CLOCK_MONOTONIC, &t0);
+  path = kc_aot_prepare (sp->engine, sp->aot_cache_dir, sp->module_fd, &compiled, &err);
+  if (path == NULL)
+    child_log (log_fd, "warning", "module %s: AOT compile failed, running it interpreted: %s", sp->args[0], err->msg);
+  else if (compiled && kc_log_get_level () >= KC_LOG_INFO)
+    child_log (log_fd, "info", "module %s AOT-compiled into %s in %.0f ms", sp->args[0], path, elapsed_ms (&t0));
+  kc_error_free (&err);
+  return path;
+}
+
 static void __attribute__ ((noreturn))
 child_main (const struct kc_spawn *sp, pid_t parent, int stdio[3], int start_rd, int log_fd)
 {
   kc_error_t err = NULL;
-  char module_path[64], c;
+  char fd_path[64], c, *aot_path;
   struct kc_wasm_run run;
   ssize_t n;
   int code;
@@ -141,8 +186,9 @@ child_main (const struct kc_spawn *sp, pid_t parent, int stdio[3], int start_rd,
   if (n != 1)
     _exit (137); /* never started: deleted or the tasker went away */
   close (start_rd);
-  snprintf (module_path, sizeof (module_path), "/proc/self/fd/%d", sp->module_fd);
-  run = (struct kc_wasm_run){ .module_path = module_path,
+  snprintf (fd_path, sizeof (fd_path), "/proc/self/fd/%d", sp->module_fd);
+  aot_path = sp->aot_cache_dir != NULL ? child_aot (sp, log_fd) : NULL;
+  run = (struct kc_wasm_run){ .module_path = aot_path != NULL ? aot_path : fd_path,
                               .args = sp->args,
                               .nargs = sp->nargs,
                               .env = sp->env,
@@ -153,9 +199,7 @@ child_main (const struct kc_spawn *sp, pid_t parent, int stdio[3], int start_rd,
   if (code < 0)
     {
       dprintf (2, "kuasar-wasm-tasker: %s\n", err->msg);
-      if (log_fd >= 0)
-        dprintf (log_fd, "level=error msg=\"module %s failed: %s\" component=kuasar-wasm-tasker pid=%d\n", sp->args[0],
-                 err->msg, (int) getpid ());
+      child_log (log_fd, "error", "module %s failed: %s", sp->args[0], err->msg);
       _exit (1);
     }
   _exit (code);

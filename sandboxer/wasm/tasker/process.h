@@ -13,7 +13,8 @@
 struct kc_spawn
 {
   const struct kc_wasm_engine *engine;
-  int module_fd; /* checked module, from kc_wasm_module_open */
+  int module_fd;             /* checked module, from kc_wasm_module_open */
+  const char *aot_cache_dir; /* run the module AOT-compiled, cached here (aot.h); NULL: interpret */
   const char *const *args;
   size_t nargs;
   const char *const *env;

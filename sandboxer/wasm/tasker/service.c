@@ -111,7 +111,8 @@ handle_create (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *us
                                      .terminal = req->terminal,
                                      .cgroup_root = t->cgroup_root,
                                      .cgroup_base = t->cgroup_base,
-                                     .engine = t->engine };
+                                     .engine = t->engine,
+                                     .aot_cache_dir = t->aot_cache_dir };
 
   for (size_t i = 0; mounts != NULL && i < req->n_rootfs; i++)
     mounts[i] = (struct kc_mount_spec){ .type = req->rootfs[i]->type,

@@ -13,6 +13,7 @@
 
 #include "cleanup.h"
 #include "containerd_task_types.pb-c.h"
+#include "fsutil.h"
 #include "log.h"
 
 struct kc_container *
@@ -192,6 +193,24 @@ usable_cgroup_root (const char *root)
   return NULL;
 }
 
+/* Modules are AOT-compiled into cache_dir; without a usable one they are interpreted (warned). */
+static int
+setup_aot_cache (struct kc_tasker *t, const char *cache_dir, kc_error_t *err)
+{
+  cleanup_error kc_error_t e = NULL;
+
+  if (kc_mkdir_p (cache_dir, 0700, &e) < 0)
+    {
+      kc_log_warn ("AOT cache `%s`: %s: modules run interpreted", cache_dir, e->msg);
+      return 0;
+    }
+  t->aot_cache_dir = strdup (cache_dir);
+  if (t->aot_cache_dir == NULL)
+    return kc_error (err, ENOMEM, "init");
+  kc_log_info ("precompile: modules are AOT-compiled and cached in `%s`", cache_dir);
+  return 0;
+}
+
 int
 kc_tasker_init (struct kc_tasker *t, const struct kc_tasker_options *opts, kc_error_t *err)
 {
@@ -205,6 +224,8 @@ kc_tasker_init (struct kc_tasker *t, const struct kc_tasker_options *opts, kc_er
       || asprintf (&t->cgroup_base, "%s/%s", opts->cgroup_parent ? opts->cgroup_parent : "kuasar-wasm", opts->id) < 0)
     return kc_error (err, ENOMEM, "init");
   t->cgroup_root = usable_cgroup_root (opts->cgroup_root ? opts->cgroup_root : "/sys/fs/cgroup");
+  if (opts->precompile && setup_aot_cache (t, opts->cache_dir, err) < 0)
+    return -1;
   if (prctl (PR_SET_CHILD_SUBREAPER, 1) < 0)
     return kc_error (err, errno, "PR_SET_CHILD_SUBREAPER");
   t->base = event_base_new ();
@@ -282,5 +303,6 @@ kc_tasker_fini (struct kc_tasker *t)
   free (t->id);
   free (t->socket_path);
   free (t->cgroup_base);
+  free (t->aot_cache_dir);
   memset (t, 0, sizeof (*t));
 }

@@ -20,6 +20,8 @@ struct kc_tasker_options
   const char *cgroup_parent; /* NULL: "kuasar-wasm" */
   const char *cgroup_root;   /* NULL: "/sys/fs/cgroup" */
   int ready_fd;              /* -1: none */
+  int precompile;            /* AOT-compile modules into cache_dir */
+  const char *cache_dir;     /* required with precompile */
 };
 
 struct kc_tasker
@@ -27,6 +29,7 @@ struct kc_tasker
   struct event_base *base;
   kc_ttrpc_server *srv;
   char *id, *socket_path, *cgroup_base;
+  char *aot_cache_dir;     /* NULL: modules are interpreted */
   const char *cgroup_root; /* NULL when cgroups are unusable */
   const struct kc_wasm_engine *engine;
   struct kc_container *containers;

@@ -39,6 +39,11 @@ static const char reader_c[] = "#include <stdio.h>\n"
                                "int main (void) { FILE *f = fopen (\"/data/msg.txt\", \"r\"); char b[64] = \"\";\n"
                                "  if (!f) return 7; fgets (b, sizeof b, f); printf (\"read:%s\", b); return 0; }\n";
 
+/* hello_c exits 3; run_timed wants 0. */
+static const char hello_c_ok[]
+    = "#include <stdio.h>\n"
+      "int main (int argc, char **argv) { printf (\"hello argc=%d\\n\", argc); return 0; }\n";
+
 static const char alloc_c[] = "#include <stdlib.h>\n#include <string.h>\n#include <stdio.h>\n"
                               "char *keep[1024];\n"
                               "int main (void) { long sum = 0; for (int i = 0; i < 1024; i++) {\n"
@@ -293,8 +298,9 @@ read_all (int fd, char *buf, size_t len)
   buf[off] = '\0';
 }
 
+/* With cache_dir, the tasker AOT-compiles modules (--precompile --cache-dir). */
 static pid_t
-spawn_tasker (const char *id, const char *socket_path)
+spawn_tasker (const char *id, const char *socket_path, const char *cache_dir)
 {
   int pipefd[2];
   char fdarg[16], dir[256], line[16] = "";
@@ -312,8 +318,12 @@ spawn_tasker (const char *id, const char *socket_path)
       /* A failed assertion ends the test process without teardown: the tasker then gets SIGTERM
          and cleans up after itself. */
       prctl (PR_SET_PDEATHSIG, SIGTERM);
-      execl (tasker_bin, tasker_bin, "--id", id, "--dir", dir, "--socket", socket_path, "--ready-fd", fdarg,
-             "--log-level", "debug", (char *) NULL);
+      if (cache_dir != NULL)
+        execl (tasker_bin, tasker_bin, "--id", id, "--dir", dir, "--socket", socket_path, "--ready-fd", fdarg,
+               "--log-level", "debug", "--precompile", "--cache-dir", cache_dir, (char *) NULL);
+      else
+        execl (tasker_bin, tasker_bin, "--id", id, "--dir", dir, "--socket", socket_path, "--ready-fd", fdarg,
+               "--log-level", "debug", (char *) NULL);
       _exit (127);
     }
   close (pipefd[1]);
@@ -348,7 +358,7 @@ setup (void)
   snprintf (tmpdir, sizeof (tmpdir), "/tmp/kc-tasker-XXXXXX");
   ck_assert_ptr_nonnull (mkdtemp (tmpdir));
   snprintf (sock, sizeof (sock), "%s/task.sock", tmpdir);
-  tasker_pid = spawn_tasker ("ft-sandbox", sock);
+  tasker_pid = spawn_tasker ("ft-sandbox", sock, NULL);
 }
 
 static void
@@ -420,7 +430,7 @@ START_TEST (sleeper_sigterm_pids_exec_pause)
   uint32_t pid;
   Containerd__Task__V2__StateResponse *st;
 
-  make_bundle ("sleeper", sleeper_c, "[\"app.wasm\"]", NULL, bundle, sizeof (bundle));
+  make_bundle ("sleeper", sleeper_c, "[\"./app.wasm\"]", NULL, bundle, sizeof (bundle));
   make_fifo (bundle, "stdout", out, sizeof (out), &out_fd);
   pid = create ("sleeper", bundle, out, NULL, 0);
   ck_assert_uint_eq (start ("sleeper", NULL), pid);
@@ -523,6 +533,28 @@ START_TEST (bad_input_is_rejected)
   req.bundle = bundle;
   ck_assert_int_eq (rpc_code ("Create", &req.base, msg, sizeof (msg)), KC_INVALID_ARGUMENT);
   ck_assert_msg (strstr (msg, "/app.wasm: not a WebAssembly module") != NULL, "message: %s", msg);
+
+  /* A busybox image: `sh` is found in the default PATH, and it is no wasm. */
+  make_bundle ("busybox", NULL, "[\"sh\",\"-c\",\"echo no\"]", NULL, bundle, sizeof (bundle));
+  snprintf (path, sizeof (path), "%s/rootfs/bin", bundle);
+  mkdir (path, 0755);
+  snprintf (path, sizeof (path), "%s/rootfs/bin/busybox", bundle);
+  write_file (path, "\177ELF\2\1\1");
+  snprintf (path, sizeof (path), "%s/rootfs/bin/sh", bundle);
+  ck_assert_int_eq (symlink ("/bin/busybox", path), 0);
+  req.id = (char *) "busybox";
+  req.bundle = bundle;
+  ck_assert_int_eq (rpc_code ("Create", &req.base, msg, sizeof (msg)), KC_INVALID_ARGUMENT);
+  ck_assert_msg (strstr (msg, "/bin/sh: not a WebAssembly module (starts with 7f 45 4c 46, not 00 61 73 6d): "
+                              "kuasar-wasm runs WASI modules only")
+                     != NULL,
+                 "message: %s", msg);
+  ck_assert_msg (strstr (msg, "//") == NULL, "message: %s", msg);
+  make_bundle ("nopath", NULL, "[\"app.wasm\"]", NULL, bundle, sizeof (bundle));
+  req.id = (char *) "nopath";
+  req.bundle = bundle;
+  ck_assert_int_eq (rpc_code ("Create", &req.base, msg, sizeof (msg)), KC_INVALID_ARGUMENT);
+  ck_assert_msg (strstr (msg, "app.wasm: not found in the rootfs (PATH=/usr/local/sbin:") != NULL, "message: %s", msg);
 
   /* A missing module. */
   make_bundle ("missing", NULL, "[\"/nope.wasm\"]", NULL, bundle, sizeof (bundle));
@@ -748,6 +780,109 @@ START_TEST (stats_of_a_running_sleeper)
 }
 END_TEST
 
+static const char fib_c[] = "#include <stdio.h>\n"
+                            "static int fib (int n) { return n < 2 ? n : fib (n - 1) + fib (n - 2); }\n"
+                            "int main (void) { printf (\"fib(30)=%d\\n\", fib (30)); return 0; }\n";
+
+static double
+now_ms (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (double) ts.tv_sec * 1e3 + (double) ts.tv_nsec / 1e6;
+}
+
+/* Creates, starts and deletes id from bundle; its stdout goes to out (read back). Returns the
+   milliseconds from Start to the exit. */
+static double
+run_timed (const char *id, const char *bundle, int run, char *out, size_t len)
+{
+  char path[512], uri[520];
+  double t0, ms;
+  int fd;
+  ssize_t n;
+
+  snprintf (path, sizeof (path), "%s/out-%d.txt", bundle, run);
+  snprintf (uri, sizeof (uri), "file://%s", path);
+  create (id, bundle, uri, NULL, 0);
+  t0 = now_ms ();
+  start (id, NULL);
+  ck_assert_uint_eq (wait_exit (id, NULL), 0);
+  ms = now_ms () - t0;
+  delete_task (id, NULL);
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  ck_assert_int_ge (fd, 0);
+  n = read (fd, out, len - 1);
+  close (fd);
+  out[n > 0 ? n : 0] = '\0';
+  return ms;
+}
+
+/* <cache>/<sha256 of the bundle's module>.so */
+static void
+cache_file (const char *cache, const char *bundle, char *out, size_t len)
+{
+  char cmd[600], hex[65] = "";
+  FILE *f;
+
+  snprintf (cmd, sizeof (cmd), "sha256sum '%s/rootfs/app.wasm'", bundle);
+  f = popen (cmd, "r");
+  ck_assert_ptr_nonnull (f);
+  ck_assert_int_eq (fscanf (f, "%64s", hex), 1);
+  pclose (f);
+  snprintf (out, len, "%s/%s.so", cache, hex);
+}
+
+/* Interpreted run, then two AOT runs (compile + cache hit); returns the three times. */
+static void
+measure (const char *name, const char *src, const char *aot_sock, const char *cache, double ms[3])
+{
+  char bundle[256], so[512], out[3][256], plain_sock[256];
+  struct stat st1, st2;
+
+  make_bundle (name, src, "[\"/app.wasm\"]", NULL, bundle, sizeof (bundle));
+  ms[0] = run_timed (name, bundle, 0, out[0], sizeof (out[0]));
+  snprintf (plain_sock, sizeof (plain_sock), "%s", sock);
+  snprintf (sock, sizeof (sock), "%s", aot_sock);
+  cache_file (cache, bundle, so, sizeof (so));
+  ck_assert_int_eq (access (so, F_OK), -1);
+  ms[1] = run_timed (name, bundle, 1, out[1], sizeof (out[1]));
+  ck_assert_msg (stat (so, &st1) == 0, "no cache file %s", so);
+  ms[2] = run_timed (name, bundle, 2, out[2], sizeof (out[2]));
+  ck_assert_int_eq (stat (so, &st2), 0);
+  snprintf (sock, sizeof (sock), "%s", plain_sock);
+  ck_assert (st1.st_mtim.tv_sec == st2.st_mtim.tv_sec && st1.st_mtim.tv_nsec == st2.st_mtim.tv_nsec);
+  ck_assert_uint_eq (st1.st_ino, st2.st_ino);
+  ck_assert_str_eq (out[1], out[0]);
+  ck_assert_str_eq (out[2], out[0]);
+}
+
+START_TEST (precompile_caches_by_sha256)
+{
+  char aot_sock[256], cache[256], cmd[1024];
+  double hello[3], fib[3];
+  pid_t aot_pid;
+  int status;
+
+  snprintf (aot_sock, sizeof (aot_sock), "%s/aot.sock", tmpdir);
+  snprintf (cache, sizeof (cache), "%s/cache", tmpdir);
+  aot_pid = spawn_tasker ("ft-aot", aot_sock, cache);
+  measure ("hello-aot", hello_c_ok, aot_sock, cache, hello);
+  measure ("fib", fib_c, aot_sock, cache, fib);
+  /* Exactly the two compiled modules, no temporary leftovers. */
+  snprintf (cmd, sizeof (cmd), "test $(ls '%s' | wc -l) -eq 2 && ! ls '%s' | grep -q tmp", cache, cache);
+  ck_assert_int_eq (system (cmd), 0);
+  fprintf (stderr,
+           "AOT timing, Start to exit (ms): hello interpreted %.1f, AOT first run (compile) %.1f, AOT cached %.1f; "
+           "fib(30) interpreted %.1f, AOT first run (compile) %.1f, AOT cached %.1f\n",
+           hello[0], hello[1], hello[2], fib[0], fib[1], fib[2]);
+  kill (aot_pid, SIGTERM);
+  ck_assert_int_eq (wait_pid_timeout (aot_pid, 15, &status), 0);
+  ck_assert (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -766,6 +901,11 @@ main (void)
   tcase_add_test (tc, bind_mount_volume_and_rootfs_mount);
   tcase_add_test (tc, memory_limit_oom_is_137);
   tcase_add_test (tc, stats_of_a_running_sleeper);
+  suite_add_tcase (s, tc);
+  tc = tcase_create ("aot");
+  tcase_add_checked_fixture (tc, setup, teardown);
+  tcase_set_timeout (tc, 240);
+  tcase_add_test (tc, precompile_caches_by_sha256);
   suite_add_tcase (s, tc);
   sr = srunner_create (s);
   srunner_run_all (sr, CK_NORMAL);

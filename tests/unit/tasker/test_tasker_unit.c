@@ -1,5 +1,5 @@
 /* Unit tests of the wasm tasker's pure parts: OCI spec parsing, mount options, exit statuses, the
-   wasm magic check and cgroup value formatting. */
+   wasm magic check and cgroup value formatting; args[0] lookup in test_tasker_module.c. */
 #include <check.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -17,6 +17,7 @@
 #include "preopen.h"
 #include "process.h"
 #include "spec.h"
+#include "test_tasker_module.h"
 
 static int
 parse (const char *json, struct kc_oci_spec *spec, kc_error_t *err)
@@ -181,10 +182,11 @@ START_TEST (wasm_magic)
   ck_assert_int_eq (kc_wasm_magic_check (wasm, sizeof (wasm), "/m.wasm", &err), 0);
   ck_assert_int_eq (kc_wasm_magic_check (elf, sizeof (elf), "/bin/sh", &err), -1);
   ck_assert_int_eq (err->code, KC_INVALID_ARGUMENT);
-  ck_assert_str_eq (err->msg, "/bin/sh: not a WebAssembly module (starts with 7f 45 4c 46, not 00 61 73 6d)");
+  ck_assert_str_eq (err->msg, "/bin/sh: not a WebAssembly module (starts with 7f 45 4c 46, not 00 61 73 6d): "
+                              "kuasar-wasm runs WASI modules only");
   kc_error_free (&err);
   ck_assert_int_eq (kc_wasm_magic_check (wasm, 2, "/short", &err), -1);
-  ck_assert_str_eq (err->msg, "/short: not a WebAssembly module (2 bytes long)");
+  ck_assert_str_eq (err->msg, "/short: not a WebAssembly module (2 bytes long): kuasar-wasm runs WASI modules only");
   kc_error_free (&err);
 }
 END_TEST
@@ -331,6 +333,8 @@ main (void)
   tcase_add_test (tc, stats_from_a_fake_v1_tree);
   tcase_add_test (tc, preopens_only_directories);
   suite_add_tcase (s, tc);
+  suite_add_tcase (s, kc_test_module_tcase ());
+  suite_add_tcase (s, kc_test_argv_tcase ());
   sr = srunner_create (s);
   srunner_run_all (sr, CK_NORMAL);
   failed = srunner_ntests_failed (sr);
