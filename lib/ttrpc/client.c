@@ -59,6 +59,7 @@ kc_ttrpc_client_new_fd (struct event_base *base, int fd, kc_error_t *err)
       kc_error (err, ENOMEM, "ttrpc client");
       return NULL;
     }
+  kc_ttrpc_disarm_sigpipe ();
   cl->base = base;
   cl->next_stream_id = 1;
   cl->bev = bufferevent_socket_new (base, fd, BEV_OPT_CLOSE_ON_FREE);

@@ -20,6 +20,7 @@ kc_ttrpc_server_new (struct event_base *base)
 
   if (srv == NULL)
     return NULL;
+  kc_ttrpc_disarm_sigpipe ();
   srv->base = base;
   srv->require_same_user = 1;
   return srv;

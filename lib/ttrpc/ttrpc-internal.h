@@ -51,6 +51,9 @@ int64_t kc_ttrpc_now_ns (void);
 /* timeout_ns as a timeval, clamped so huge values cannot overflow. */
 struct timeval kc_ttrpc_timeval_from_ns (int64_t ns);
 
+/* Makes writes to a hung-up peer fail with EPIPE instead of killing the process. */
+void kc_ttrpc_disarm_sigpipe (void);
+
 /* ---- server side (server.c, conn.c, call.c) ---- */
 
 struct kc_ttrpc_method

@@ -1,6 +1,7 @@
 /* The server against a raw socket, byte by byte: Go-exact replies, oversized frames, stream-id
    rules, bad input, server deadlines, slow readers. */
 #include <check.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,8 @@ setup (void)
 static void
 teardown (void)
 {
-  close (fd);
+  if (fd >= 0)
+    close (fd);
   harness_teardown (&h);
 }
 
@@ -236,6 +238,22 @@ START_TEST (test_extreme_timeouts)
 }
 END_TEST
 
+START_TEST (test_peer_hangs_up_before_answers)
+{
+  struct sigaction sa;
+
+  /* Answers to a peer that is gone: EPIPE for us, never a SIGPIPE death. */
+  for (uint32_t sid = 1; sid < 200; sid += 2)
+    raw_send_request (&h, fd, sid, "test.Svc", "Echo", "bye", 0);
+  close (fd);
+  fd = -1;
+  harness_run_for (&h, 100);
+  ck_assert_uint_eq (kc_ttrpc_server_conn_count (h.srv), 0);
+  ck_assert_int_eq (sigaction (SIGPIPE, NULL, &sa), 0);
+  ck_assert (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN);
+}
+END_TEST
+
 START_TEST (test_split_and_batched_frames)
 {
   uint8_t all[256];
@@ -368,6 +386,7 @@ main (void)
   tcase_add_test (tc, test_undecodable_request);
   tcase_add_test (tc, test_server_deadline);
   tcase_add_test (tc, test_extreme_timeouts);
+  tcase_add_test (tc, test_peer_hangs_up_before_answers);
   tcase_add_test (tc, test_split_and_batched_frames);
   tcase_add_test (tc, test_slow_reader);
   suite_add_tcase (s, tc);
