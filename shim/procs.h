@@ -12,6 +12,14 @@ struct shim_proc
   uint32_t pid;
   int started;
   int exited;
+  /* An init exit with 137 waits for a Stats call telling whether it was an OOM kill
+     (task_oom.c); its exit event, and a Delete answered meanwhile, are held until then. */
+  int oom_checking;
+  uint32_t exit_status;
+  int64_t exited_sec;
+  int32_t exited_nsec;
+  int delete_pending;
+  uint32_t delete_pid;
 };
 
 struct shim_procs

@@ -1,4 +1,4 @@
-/* Task events from relayed calls, in containerd's order: create → start → exit → delete
+/* Task events from relayed calls, in containerd's order: create → start → [oom →] exit → delete
    (exec-added → exec-started → exit for execs). The exit comes from the shim's own Wait issued
    after each successful Start, or from Delete's answer when that Wait has not returned yet. */
 #include <stdlib.h>
@@ -8,6 +8,8 @@
 #include "log.h"
 #include "task.pb-c.h"
 #include "task_events.h"
+#include "task_lost.h"
+#include "task_oom.h"
 
 #define TASKER_SERVICE "containerd.task.v2.Task"
 
@@ -21,8 +23,8 @@ struct own_wait
 
 static void own_wait_send (struct own_wait *w);
 
-static void
-publish_exit (struct shim *shim, struct shim_proc *p, uint32_t status, Google__Protobuf__Timestamp *at)
+void
+shim_task_publish_exit (struct shim *shim, struct shim_proc *p, uint32_t status, Google__Protobuf__Timestamp *at)
 {
   Containerd__Events__TaskExit ev = CONTAINERD__EVENTS__TASK_EXIT__INIT;
 
@@ -35,6 +37,16 @@ publish_exit (struct shim *shim, struct shim_proc *p, uint32_t status, Google__P
   ev.exit_status = status;
   ev.exited_at = at;
   shim_events_publish (shim->events, "/tasks/exit", "containerd.events.TaskExit", &ev.base);
+}
+
+/* A container (not exec) killed with SIGKILL may have been the OOM killer's: ask Stats first. */
+static void
+exit_or_oom_check (struct shim *shim, struct shim_proc *p, uint32_t status, Google__Protobuf__Timestamp *at)
+{
+  if (p != NULL && p->started && !p->exited && *p->exec_id == '\0' && status == SHIM_OOM_EXIT_STATUS
+      && shim_oom_check (shim, p, status, at) == 0)
+    return;
+  shim_task_publish_exit (shim, p, status, at);
 }
 
 static void
@@ -66,13 +78,15 @@ own_wait_done (int code, const char *message, const uint8_t *payload, size_t len
   if (code != KC_OK)
     {
       kc_log_debug ("wait %s/%s: %s", w->container_id, w->exec_id, message);
+      if (code == KC_UNAVAILABLE && !w->shim->shutting_down)
+        shim_task_lost_exit (w->shim, shim_procs_find (&w->shim->procs, w->container_id, w->exec_id));
       own_wait_free (w);
       return;
     }
   resp = containerd__task__v2__wait_response__unpack (NULL, len, payload);
   if (resp != NULL)
-    publish_exit (w->shim, shim_procs_find (&w->shim->procs, w->container_id, w->exec_id), resp->exit_status,
-                  resp->exited_at);
+    exit_or_oom_check (w->shim, shim_procs_find (&w->shim->procs, w->container_id, w->exec_id), resp->exit_status,
+                       resp->exited_at);
   containerd__task__v2__wait_response__free_unpacked (resp, NULL);
   own_wait_free (w);
 }
@@ -198,24 +212,37 @@ after_exec (struct shim *shim, const uint8_t *req_data, size_t req_len)
   containerd__task__v2__exec_process_request__free_unpacked (req, NULL);
 }
 
+void
+shim_task_publish_delete (struct shim *shim, const char *container_id, const char *exec_id, uint32_t pid,
+                          uint32_t status, Google__Protobuf__Timestamp *at)
+{
+  Containerd__Events__TaskDelete ev = CONTAINERD__EVENTS__TASK_DELETE__INIT;
+
+  /* Our own Wait may not have returned yet: the exit still goes first. */
+  shim_task_publish_exit (shim, shim_procs_find (&shim->procs, container_id, exec_id), status, at);
+  ev.container_id = (char *) container_id;
+  ev.pid = pid;
+  ev.exit_status = status;
+  ev.exited_at = at;
+  ev.id = (char *) exec_id;
+  shim_events_publish (shim->events, "/tasks/delete", "containerd.events.TaskDelete", &ev.base);
+  shim_procs_remove (&shim->procs, container_id, exec_id);
+}
+
 static void
 after_delete (struct shim *shim, const uint8_t *req_data, size_t req_len, const uint8_t *reply, size_t reply_len)
 {
   Containerd__Task__V2__DeleteRequest *req = containerd__task__v2__delete_request__unpack (NULL, req_len, req_data);
   Containerd__Task__V2__DeleteResponse *resp = containerd__task__v2__delete_response__unpack (NULL, reply_len, reply);
-  Containerd__Events__TaskDelete ev = CONTAINERD__EVENTS__TASK_DELETE__INIT;
+  struct shim_proc *p;
 
   if (req != NULL && resp != NULL)
     {
-      /* Our own Wait may not have returned yet: the exit still goes first. */
-      publish_exit (shim, shim_procs_find (&shim->procs, req->id, req->exec_id), resp->exit_status, resp->exited_at);
-      ev.container_id = req->id;
-      ev.pid = resp->pid;
-      ev.exit_status = resp->exit_status;
-      ev.exited_at = resp->exited_at;
-      ev.id = req->exec_id;
-      shim_events_publish (shim->events, "/tasks/delete", "containerd.events.TaskDelete", &ev.base);
-      shim_procs_remove (&shim->procs, req->id, req->exec_id);
+      p = shim_procs_find (&shim->procs, req->id, req->exec_id);
+      if (p != NULL && p->oom_checking)
+        shim_oom_hold_delete (p, resp->pid);
+      else
+        shim_task_publish_delete (shim, req->id, req->exec_id, resp->pid, resp->exit_status, resp->exited_at);
     }
   containerd__task__v2__delete_request__free_unpacked (req, NULL);
   containerd__task__v2__delete_response__free_unpacked (resp, NULL);

@@ -1,6 +1,6 @@
 /* containerd.task.v2.Task (and v3, same handlers): every call relayed as raw bytes to the pod's
    tasker with the caller's remaining deadline, a dropped connection redialed once; Connect and
-   Shutdown answered here when they must be. */
+   Shutdown answered here when they must be, Wait/Delete/Kill/State when the tasker is gone. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,6 +9,7 @@
 #include "shim.h"
 #include "task.pb-c.h"
 #include "task_events.h"
+#include "task_lost.h"
 
 #define TASKER_SERVICE "containerd.task.v2.Task"
 
@@ -72,6 +73,12 @@ relay_done (int code, const char *message, const uint8_t *payload, size_t len, v
       connect_local (r);
       return;
     }
+  if (code == KC_UNAVAILABLE && r->redialed
+      && shim_task_lost_answer (shim, r->call, r->method, r->payload, r->len) == 0)
+    {
+      relay_free (r);
+      return;
+    }
   if (code != KC_OK)
     {
       kc_ttrpc_call_error (r->call, code, "%s", message);
@@ -102,6 +109,13 @@ relay_send (struct relay *r)
         }
       if (err->code != KC_UNAVAILABLE && err->code != KC_DEADLINE_EXCEEDED)
         err->code = KC_UNAVAILABLE;
+      /* Nobody listens on the tasker's socket any more: the tasker is gone. */
+      if (err->code == KC_UNAVAILABLE && shim_task_lost_answer (r->shim, r->call, r->method, r->payload, r->len) == 0)
+        {
+          kc_error_free (&err);
+          relay_free (r);
+          return;
+        }
       kc_ttrpc_call_fail (r->call, &err);
       kc_error_free (&err);
       relay_free (r);

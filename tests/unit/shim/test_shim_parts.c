@@ -8,6 +8,10 @@
 #include "procs.h"
 #include "runtime_opts.h"
 #include "socket_addr.h"
+#include "task_oom.h"
+
+#include "cgroups_metrics.pb-c.h"
+#include "task.pb-c.h"
 
 static const struct shim_flavor wasm = { "containerd-shim-kuasar-wasm-v2", "io.containerd.kuasar-wasm.v2",
                                          "/run/wasm-sandboxer.sock", "KUASAR_WASM_SANDBOXER_ADDRESS" };
@@ -130,6 +134,43 @@ START_TEST (test_procs)
 }
 END_TEST
 
+/* A StatsResponse holding Metrics with the given oom_kill (or no OOM control when < 0). */
+static size_t
+pack_stats (const char *type_url, long oom_kill, uint8_t *out)
+{
+  Io__Containerd__Cgroups__V1__Metrics m = IO__CONTAINERD__CGROUPS__V1__METRICS__INIT;
+  Io__Containerd__Cgroups__V1__MemoryOomControl oc = IO__CONTAINERD__CGROUPS__V1__MEMORY_OOM_CONTROL__INIT;
+  Containerd__Task__V2__StatsResponse resp = CONTAINERD__TASK__V2__STATS_RESPONSE__INIT;
+  Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+  uint8_t buf[256];
+
+  if (oom_kill >= 0)
+    {
+      oc.oom_kill = (uint64_t) oom_kill;
+      m.memory_oom_control = &oc;
+    }
+  any.type_url = (char *) type_url;
+  any.value.len = io__containerd__cgroups__v1__metrics__pack (&m, buf);
+  any.value.data = buf;
+  resp.stats = &any;
+  return containerd__task__v2__stats_response__pack (&resp, out);
+}
+
+START_TEST (test_oom_from_stats)
+{
+  uint8_t out[512];
+
+  ck_assert_int_eq (shim_oom_stats_say_killed (out, pack_stats ("io.containerd.cgroups.v1.Metrics", 1, out)), 1);
+  ck_assert_int_eq (
+      shim_oom_stats_say_killed (out, pack_stats ("type.googleapis.com/io.containerd.cgroups.v1.Metrics", 3, out)), 1);
+  ck_assert_int_eq (shim_oom_stats_say_killed (out, pack_stats ("io.containerd.cgroups.v1.Metrics", 0, out)), 0);
+  ck_assert_int_eq (shim_oom_stats_say_killed (out, pack_stats ("io.containerd.cgroups.v1.Metrics", -1, out)), 0);
+  ck_assert_int_eq (shim_oom_stats_say_killed (out, pack_stats ("io.containerd.cgroups.v2.Metrics", 1, out)), 0);
+  ck_assert_int_eq (shim_oom_stats_say_killed ((const uint8_t *) "\xff\xff", 2), 0);
+  ck_assert_int_eq (shim_oom_stats_say_killed (NULL, 0), 0);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -144,6 +185,7 @@ main (void)
   tcase_add_test (tc, test_runtime_options_any);
   tcase_add_test (tc, test_socket_path_is_containerd_hash);
   tcase_add_test (tc, test_procs);
+  tcase_add_test (tc, test_oom_from_stats);
   suite_add_tcase (s, tc);
   sr = srunner_create (s);
   srunner_run_all (sr, CK_NORMAL);
