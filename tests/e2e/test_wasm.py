@@ -1,4 +1,5 @@
-"""kuasar-wasm pods through a private containerd 1.7 (sandbox_mode = "shim", ENABLE_CRI_SANDBOXES=1):
+"""kuasar-wasm pods through a private containerd 1.7 (sandbox_mode = "shim", ENABLE_CRI_SANDBOXES=1)
+or 2.x (sandboxer = "shim"), as KC_E2E_CONTAINERD selects:
 containerd -> containerd-shim-kuasar-wasm-v2 -> wasm-sandboxer -> kuasar-wasm-tasker -> WasmEdge.
 Exit codes, logs and stop behaviour are checked against what a runc container reports
 (tests/e2e/test_runc.py::test_stop_exit_codes_like_runc).
@@ -16,16 +17,21 @@ HANDLER = "kuasar-wasm"
 
 
 @pytest.fixture(scope="module")
-def wasm(wasm_sandboxer, containerd17):
-    """containerd 1.7 whose kuasar-wasm runtime reaches our wasm-sandboxer."""
-    containerd17.require_kuasar("wasm")
-    return containerd17
+def wasm(wasm_sandboxer, containerd):
+    """containerd (each flavor) whose kuasar-wasm runtime reaches our wasm-sandboxer."""
+    containerd.require_kuasar("wasm")
+    return containerd
+
+
+def host_network(c):
+    """Host network on 1.7 (covers the tasker without --netns); a CNI netns on 2.x, where
+    containerd 2.1 panics on host-network pods with a shim sandboxer."""
+    return c.flavor == "1.7"
 
 
 @pytest.fixture(scope="module")
 def pod(wasm):
-    # Host network: containerd 1.7 handles it; 2.1 would panic on it with a shim sandboxer.
-    p = wasm.cri.run_pod("wasm-main", runtime_handler=HANDLER, host_network=True)
+    p = wasm.cri.run_pod("wasm-main", runtime_handler=HANDLER, host_network=host_network(wasm))
     yield p
     try:
         p.stop()
@@ -135,7 +141,7 @@ def test_non_wasm_image_is_refused(wasm, pod):
 def test_pod_survives_sandboxer_restart(wasm, wasm_sandboxer):
     """The taskers live outside the sandboxer: kill -9 of the sandboxer must not kill the pod."""
     cri = wasm.cri
-    p = cri.run_pod("wasm-restart", runtime_handler=HANDLER, host_network=True)
+    p = cri.run_pod("wasm-restart", runtime_handler=HANDLER, host_network=host_network(wasm))
     try:
         c = p.create_container("sleeper", wasm.images["wasm-sleeper"]).start()
         c.wait_log("started\n")
