@@ -101,6 +101,7 @@ if [ ! -x "$OPT/containerd-2/usr/bin/containerd" ]; then
   say "containerd $("$OPT/containerd-2/usr/bin/containerd" --version | awk '{print $3}') in $OPT/containerd-2"
 fi
 
+"$(dirname "$0")"/setup-vmm.sh  # vmm guest kernel + modules in $OPT/guest-kernel (docs/vmm.md)
 # containerd must not run as the machine's service: tests start private instances.
 if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
   systemctl disable --now containerd >/dev/null 2>&1 || true

@@ -1,0 +1,177 @@
+/* Unit tests of vmm-task's pure parts: the stdio mux codec, the OCI spec subset and mount
+   options, and the module load order from modules.dep. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+
+#include "modules.h"
+#include "spec.h"
+#include "stdio_mux.h"
+
+struct seen
+{
+  int n;
+  uint8_t kinds[8];
+  char text[256];
+};
+
+static int
+collect (const struct kc_mux_frame *f, void *userdata)
+{
+  struct seen *s = userdata;
+  size_t used = strlen (s->text);
+
+  s->kinds[s->n++] = f->kind;
+  snprintf (s->text + used, sizeof (s->text) - used, "%.*s:%.*s;", (int) f->key_len, f->key, (int) f->data_len,
+            (const char *) f->data);
+  return 0;
+}
+
+START_TEST (mux_round_trip_byte_by_byte)
+{
+  struct kc_mux_frame f1
+      = { .kind = KC_MUX_STDOUT, .key = "c1", .key_len = 2, .data = (const uint8_t *) "hi\n", .data_len = 3 };
+  struct kc_mux_frame f2 = { .kind = KC_MUX_STDERR, .key = "c1/e1", .key_len = 5, .data = NULL, .data_len = 0 };
+  uint8_t *b1, *b2, *b3, all[256];
+  size_t l1, l2, l3, n = 0;
+  struct kc_mux_decoder d;
+  struct seen s = { 0 };
+
+  ck_assert_int_eq (kc_mux_frame_encode (&f1, &b1, &l1, NULL), 0);
+  ck_assert_int_eq (kc_mux_frame_encode (&f2, &b2, &l2, NULL), 0);
+  ck_assert_int_eq (kc_mux_close_encode ("c1", KC_MUX_STDOUT, &b3, &l3, NULL), 0);
+  ck_assert_uint_eq (l1, 8 + 2 + 3);
+  ck_assert_int_eq (b1[0], 1);
+  ck_assert_int_eq (b1[1], 2);
+  ck_assert_int_eq (b1[7], 3);
+  memcpy (all, b1, l1), n += l1;
+  memcpy (all + n, b2, l2), n += l2;
+  memcpy (all + n, b3, l3), n += l3;
+  kc_mux_decoder_init (&d);
+  for (size_t i = 0; i < n; i++)
+    ck_assert_int_eq (kc_mux_decoder_feed (&d, all + i, 1, collect, &s, NULL), 0);
+  ck_assert_int_eq (s.n, 3);
+  ck_assert_str_eq (s.text, "c1:hi\n;c1/e1:;c1:\x01;");
+  ck_assert_int_eq (s.kinds[2], KC_MUX_CLOSE);
+  kc_mux_decoder_free (&d);
+  free (b1), free (b2), free (b3);
+}
+END_TEST
+
+START_TEST (mux_rejects_bad_frames)
+{
+  uint8_t hdr[8], bad[8] = { 9, 1, 0, 0, 0, 0, 0, 0 };
+  struct kc_mux_decoder d;
+  struct seen s = { 0 };
+  kc_error_t err = NULL;
+
+  ck_assert_int_lt (kc_mux_header_encode (hdr, 0, 1, 0, NULL), 0);
+  ck_assert_int_lt (kc_mux_header_encode (hdr, 1, 0, 0, NULL), 0);
+  ck_assert_int_lt (kc_mux_header_encode (hdr, 1, 256, 0, NULL), 0);
+  ck_assert_int_lt (kc_mux_header_encode (hdr, 1, 1, KC_MUX_MAX_DATA + 1, NULL), 0);
+  kc_mux_decoder_init (&d);
+  ck_assert_int_lt (kc_mux_decoder_feed (&d, bad, sizeof (bad), collect, &s, &err), 0);
+  ck_assert_int_eq (err->code, KC_DATA_LOSS);
+  kc_error_free (&err);
+  kc_mux_decoder_free (&d);
+}
+END_TEST
+
+START_TEST (spec_parses_process_user_mounts)
+{
+  const char *json = "{\"process\":{\"args\":[\"sh\",\"-c\",\"x\"],\"env\":[\"A=1\"],\"user\":{\"uid\":5,\"gid\":6,"
+                     "\"additionalGids\":[7]},\"terminal\":true},\"hostname\":\"h\",\"root\":{\"path\":\"rootfs\","
+                     "\"readonly\":true},\"mounts\":[{\"destination\":\"/tmp\",\"type\":\"tmpfs\",\"options\":"
+                     "[\"nosuid\",\"size=1m\"]}]}";
+  struct kc_vmm_spec spec;
+  unsigned long flags, prop;
+  char *data;
+
+  ck_assert_int_eq (kc_vmm_spec_parse (json, strlen (json), &spec, NULL), 0);
+  ck_assert_str_eq (spec.process.args[2], "x");
+  ck_assert_str_eq (spec.process.cwd, "/");
+  ck_assert_int_eq (spec.process.uid, 5);
+  ck_assert_int_eq (spec.process.gid, 6);
+  ck_assert_int_eq (spec.process.additional_gids[0], 7);
+  ck_assert_int_eq (spec.process.terminal, 1);
+  ck_assert_str_eq (spec.hostname, "h");
+  ck_assert_int_eq (spec.root_readonly, 1);
+  ck_assert_uint_eq (spec.nmounts, 1);
+  ck_assert_int_eq (kc_vmm_mount_options (spec.mounts[0].options, &flags, &prop, &data, NULL), 0);
+  ck_assert (flags & MS_NOSUID);
+  ck_assert_str_eq (data, "size=1m");
+  free (data);
+  kc_vmm_spec_free (&spec);
+  ck_assert_int_lt (kc_vmm_spec_parse ("{\"process\":{\"args\":[]}}", 24, &spec, NULL), 0);
+  ck_assert_int_lt (kc_vmm_spec_parse ("[1]", 3, &spec, NULL), 0);
+}
+END_TEST
+
+START_TEST (mount_options_propagation_and_bind)
+{
+  char *opts[] = { "rbind", "ro", "rprivate", "mode=755", "uid=0", NULL };
+  unsigned long flags, prop;
+  char *data;
+
+  ck_assert_int_eq (kc_vmm_mount_options (opts, &flags, &prop, &data, NULL), 0);
+  ck_assert (flags & MS_BIND && flags & MS_REC && flags & MS_RDONLY);
+  ck_assert_uint_eq (prop, MS_PRIVATE | MS_REC);
+  ck_assert_str_eq (data, "mode=755,uid=0");
+  free (data);
+}
+END_TEST
+
+START_TEST (modules_dependencies_first)
+{
+  const char *dep = "kernel/fs/9p/9p.ko: kernel/fs/fscache/fscache.ko kernel/fs/netfs/netfs.ko kernel/net/9p/9pnet.ko\n"
+                    "kernel/fs/fscache/fscache.ko: kernel/fs/netfs/netfs.ko\n"
+                    "kernel/fs/netfs/netfs.ko:\n"
+                    "kernel/net/9p/9pnet.ko:\n";
+  char **order;
+  size_t n;
+
+  ck_assert_int_eq (kc_modules_order (dep, &order, &n, NULL), 0);
+  ck_assert_uint_eq (n, 4);
+  ck_assert_str_eq (order[0], "kernel/fs/netfs/netfs.ko");
+  ck_assert_str_eq (order[1], "kernel/fs/fscache/fscache.ko");
+  ck_assert_str_eq (order[2], "kernel/net/9p/9pnet.ko");
+  ck_assert_str_eq (order[3], "kernel/fs/9p/9p.ko");
+  for (size_t i = 0; i < n; i++)
+    free (order[i]);
+  free (order);
+}
+END_TEST
+
+START_TEST (modules_cmdline_params)
+{
+  char *p = kc_modules_cmdline_params ("console=ttyS0 virtio_mmio.device=512@0xfeb00e00:12 quiet "
+                                       "virtio_mmio.device=512@0xfeb00c00:11 9p.x=1\n",
+                                       "virtio_mmio");
+  ck_assert_str_eq (p, "device=512@0xfeb00e00:12 device=512@0xfeb00c00:11");
+  free (p);
+}
+END_TEST
+
+int
+main (void)
+{
+  Suite *s = suite_create ("vmm-guest");
+  TCase *tc = tcase_create ("pure");
+  SRunner *sr;
+  int failed;
+
+  tcase_add_test (tc, mux_round_trip_byte_by_byte);
+  tcase_add_test (tc, mux_rejects_bad_frames);
+  tcase_add_test (tc, spec_parses_process_user_mounts);
+  tcase_add_test (tc, mount_options_propagation_and_bind);
+  tcase_add_test (tc, modules_dependencies_first);
+  tcase_add_test (tc, modules_cmdline_params);
+  suite_add_tcase (s, tc);
+  sr = srunner_create (s);
+  srunner_run_all (sr, CK_NORMAL);
+  failed = srunner_ntests_failed (sr);
+  srunner_free (sr);
+  return failed == 0 ? 0 : 1;
+}
