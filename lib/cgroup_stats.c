@@ -1,5 +1,5 @@
-/* io.containerd.cgroups.v1.Metrics of a container's v1 cgroup: memory, memory_oom_control, cpu
-   (cpuacct + cpu.stat throttling) and pids. */
+/* io.containerd.cgroups.v1.Metrics of a v1 cgroup (a container's or a pod's): memory,
+   memory_oom_control, cpu (cpuacct + cpu.stat throttling) and pids. */
 #include "cgroup_stats.h"
 
 #include <errno.h>
@@ -10,6 +10,15 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+
+/* "<root>/<controller>/<rel>", malloc'ed (NULL when out of memory). */
+static char *
+ctl_dir (const char *root, const char *controller, const char *rel)
+{
+  char *p = NULL;
+
+  return asprintf (&p, "%s/%s/%s", root, controller, rel) < 0 ? NULL : p;
+}
 
 /* The whole of <dir>/<file> (small cgroup files), NUL-terminated; NULL when absent. */
 static char *
@@ -108,9 +117,9 @@ read_memory_stat (const char *dir, Io__Containerd__Cgroups__V1__MemoryStat *s)
 }
 
 static void
-read_memory (const struct kc_cgroup *cg, struct kc_cgroup_metrics *m)
+read_memory (const char *root, const char *rel, struct kc_cgroup_metrics *m)
 {
-  cleanup_free char *dir = kc_cgroup_dir (cg, "memory");
+  cleanup_free char *dir = ctl_dir (root, "memory", rel);
   cleanup_free char *oom = slurp (dir, "memory.oom_control");
 
   if (!read_entry (dir, "memory", &m->mem_usage))
@@ -158,10 +167,10 @@ read_per_cpu (const char *dir, struct kc_cgroup_metrics *m)
 }
 
 static void
-read_cpu (const struct kc_cgroup *cg, struct kc_cgroup_metrics *m)
+read_cpu (const char *root, const char *rel, struct kc_cgroup_metrics *m)
 {
-  cleanup_free char *acct = kc_cgroup_dir (cg, "cpuacct");
-  cleanup_free char *cpu = kc_cgroup_dir (cg, "cpu");
+  cleanup_free char *acct = ctl_dir (root, "cpuacct", rel);
+  cleanup_free char *cpu = ctl_dir (root, "cpu", rel);
   cleanup_free char *stat = slurp (cpu, "cpu.stat");
   int found, found_user, found_sys;
 
@@ -192,9 +201,9 @@ read_cpu (const struct kc_cgroup *cg, struct kc_cgroup_metrics *m)
 }
 
 static void
-read_pids (const struct kc_cgroup *cg, struct kc_cgroup_metrics *m)
+read_pids (const char *root, const char *rel, struct kc_cgroup_metrics *m)
 {
-  cleanup_free char *dir = kc_cgroup_dir (cg, "pids");
+  cleanup_free char *dir = ctl_dir (root, "pids", rel);
   int found;
 
   m->pids.current = read_u64 (dir, "pids.current", &found);
@@ -221,15 +230,23 @@ metrics_init (struct kc_cgroup_metrics *m)
 }
 
 int
-kc_cgroup_metrics_read (const struct kc_cgroup *cg, struct kc_cgroup_metrics *m, kc_error_t *err)
+kc_cgroup_root_is_v2 (const char *root)
+{
+  cleanup_free char *probe = NULL;
+
+  return asprintf (&probe, "%s/cgroup.controllers", root) >= 0 && access (probe, F_OK) == 0;
+}
+
+int
+kc_cgroup_metrics_read (const char *root, const char *rel, int v2, struct kc_cgroup_metrics *m, kc_error_t *err)
 {
   metrics_init (m);
-  if (cg->v2)
+  if (v2)
     return kc_error_code (err, KC_UNIMPLEMENTED,
                           "Stats on a cgroup v2 host (io.containerd.cgroups.v2.Metrics) is not implemented yet");
-  read_memory (cg, m);
-  read_cpu (cg, m);
-  read_pids (cg, m);
+  read_memory (root, rel, m);
+  read_cpu (root, rel, m);
+  read_pids (root, rel, m);
   return 0;
 }
 

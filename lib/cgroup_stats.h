@@ -1,9 +1,10 @@
-/* Task.Stats of a v1 container cgroup: io.containerd.cgroups.v1.Metrics (memory, OOM control, cpu,
-   pids) read from the controllers' files, as containerd/cgroups' stats/v1 fills them. */
-#ifndef KC_TASKER_CGROUP_STATS_H
-#define KC_TASKER_CGROUP_STATS_H
+/* io.containerd.cgroups.v1.Metrics of a v1 cgroup (memory, OOM control, cpu, pids) read from the
+   controllers' files, as containerd/cgroups' stats/v1 fills them: tasker Stats, sandboxer Metrics. */
+#ifndef KC_CGROUP_STATS_H
+#define KC_CGROUP_STATS_H
 
-#include "cgroup.h"
+#include <stdint.h>
+
 #include "cgroups_metrics.pb-c.h"
 #include "error.h"
 
@@ -23,9 +24,11 @@ struct kc_cgroup_metrics
   uint64_t *per_cpu; /* owned */
 };
 
-/* Reads cg (v1 only: UNIMPLEMENTED on v2). Missing controllers or files leave their fields out or
-   zero; m is always safe to release. */
-int kc_cgroup_metrics_read (const struct kc_cgroup *cg, struct kc_cgroup_metrics *m, kc_error_t *err);
+/* 1 when root ("/sys/fs/cgroup") is a v2 unified hierarchy. */
+int kc_cgroup_root_is_v2 (const char *root);
+/* Reads "<root>/<controller>/<rel>" of each v1 controller (v2: UNIMPLEMENTED). Missing controllers
+   or files leave their fields out or zero; m is always safe to release. */
+int kc_cgroup_metrics_read (const char *root, const char *rel, int v2, struct kc_cgroup_metrics *m, kc_error_t *err);
 void kc_cgroup_metrics_release (struct kc_cgroup_metrics *m);
 
 /* "user N\nsystem M\n" of cpuacct.stat, in USER_HZ ticks, to nanoseconds. */

@@ -22,6 +22,9 @@ struct kc_backend
   const char *default_dir;    /* "/run/kuasar-wasm" */
   const char *default_config; /* "/etc/kuasar/wasm-sandboxer.toml" */
   const char *tasker_name;    /* "kuasar-wasm-tasker" */
+  /* Parent of the pod cgroups its taskers make, "<parent>/<sandbox-id>" under every hierarchy,
+     when the CRI gave none ("kuasar-wasm"). NULL: no pod cgroup, Metrics is UNIMPLEMENTED. */
+  const char *cgroup_parent;
   /* Once at startup, after the config is read (optional). */
   int (*init) (const struct kc_config *cfg, kc_error_t *err);
   /* After <dir>/<id>/ exists, before the first save (optional). */
@@ -32,6 +35,9 @@ struct kc_backend
                 struct kc_spawned *out, kc_error_t *err);
   /* Asks the tasker to stop (force: kill it now). Its exit is observed by the core. */
   int (*stop) (const struct kc_backend_ctx *ctx, struct kc_sandbox_record *rec, int pidfd, int force, kc_error_t *err);
+  /* After the tasker is gone: its exit observed, found dead at recovery, and before a removal.
+     Undoes what a killed tasker left (processes, mounts, cgroups); idempotent (optional). */
+  void (*reclaim) (const struct kc_backend_ctx *ctx, const struct kc_sandbox_record *rec, const char *sandbox_dir);
   /* After the tasker is gone, before <dir>/<id> is removed (optional). */
   int (*cleanup) (const struct kc_backend_ctx *ctx, struct kc_sandbox_record *rec, const char *sandbox_dir,
                   kc_error_t *err);

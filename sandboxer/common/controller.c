@@ -234,13 +234,45 @@ handle_shutdown (kc_grpc_call *call, const uint8_t *payload, size_t len, void *u
   PFX (shutdown_request__free_unpacked) (req, NULL);
 }
 
+/* Metric{timestamp now, id, data = Any io.containerd.cgroups.v1.Metrics of the pod cgroup}. */
+static void
+reply_metrics (kc_grpc_call *call, const char *id, struct kc_cgroup_metrics *m)
+{
+  Containerd__Services__Sandbox__V1__ControllerMetricsResponse resp
+      = CONTAINERD__SERVICES__SANDBOX__V1__CONTROLLER_METRICS_RESPONSE__INIT;
+  Containerd__Types__Metric metric = CONTAINERD__TYPES__METRIC__INIT;
+  Google__Protobuf__Timestamp now = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+  Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+  cleanup_free uint8_t *buf = malloc (io__containerd__cgroups__v1__metrics__get_packed_size (&m->metrics) + 1);
+
+  if (buf == NULL)
+    {
+      kc_grpc_call_error (call, KC_RESOURCE_EXHAUSTED, "Metrics: out of memory");
+      return;
+    }
+  any.type_url = (char *) KC_CGROUP_METRICS_TYPE_URL;
+  any.value.len = io__containerd__cgroups__v1__metrics__pack (&m->metrics, buf);
+  any.value.data = buf;
+  set_timestamp (&now, kc_now_ns ());
+  metric.timestamp = &now;
+  metric.id = (char *) id;
+  metric.data = &any;
+  resp.metrics = &metric;
+  kc_grpc_call_reply (call, &resp.base);
+}
+
 static void
 handle_metrics (kc_grpc_call *call, const uint8_t *payload, size_t len, void *userdata)
 {
   LOOKUP (call, payload, len, userdata, Containerd__Services__Sandbox__V1__ControllerMetricsRequest, metrics_request,
           "Metrics", req, sb);
-  (void) sb;
-  kc_grpc_call_error (call, KC_UNIMPLEMENTED, "Metrics: sandbox metrics are not implemented");
+  cleanup_error kc_error_t err = NULL;
+  struct kc_cgroup_metrics m;
+  if (kc_sandbox_metrics (sb, &m, &err) < 0)
+    kc_grpc_call_fail (call, &err);
+  else
+    reply_metrics (call, sb->rec.id, &m);
+  kc_cgroup_metrics_release (&m);
   PFX (metrics_request__free_unpacked) (req, NULL);
 }
 

@@ -236,6 +236,8 @@ record_exit (struct kc_sandbox *sb)
     }
   log_persist_failure (sb);
   kc_log_info ("sandbox %s: tasker %d exited with status %u", sb->rec.id, (int) sb->rec.pid, sb->rec.exit_status);
+  /* Before any waiter hears of the exit: a SIGKILLed tasker left its containers' mounts and cgroups. */
+  kc_sandbox_reclaim (sb);
 }
 
 /* Runs every waiter of a sandbox that has just become NOTREADY, then a pending removal. */
@@ -338,6 +340,7 @@ finish_removal (struct kc_sandbox *sb)
 {
   struct kc_sandboxer *sbx = sb->owner;
   cleanup_error kc_error_t err = NULL;
+  kc_sandbox_reclaim (sb); /* its records live in sb->dir, about to be removed */
   if (sbx->backend->cleanup && sbx->backend->cleanup (&sbx->ctx, &sb->rec, sb->dir, &err) < 0)
     kc_log_warn ("cleanup of `%s`: %s", sb->rec.id, err->msg);
   kc_error_free (&err);

@@ -1,5 +1,6 @@
 /* Startup recovery: reload every <root>/<id>/sandbox.json, re-attach live taskers (same pid and
-   start time), mark dead ones exited. A bad record is logged and left on disk untouched. */
+   start time), mark dead ones exited and reclaim what they left. A bad record is logged and left
+   on disk untouched. */
 #include "sandboxer.h"
 
 #include <dirent.h>
@@ -111,6 +112,8 @@ recover_one (struct kc_sandboxer *sbx, const char *name)
     settle_interrupted_start (sb);
   if (sb->rec.state != before && kc_sandbox_persist (sb, &err) < 0)
     kc_log_error ("%s", err->msg);
+  if (sb->pidfd < 0)
+    kc_sandbox_reclaim (sb); /* its tasker is dead: undo what it may have left */
   kc_log_info ("recovered sandbox %s (%s)", sb->rec.id, kc_sandbox_state_name (sb->rec.state));
 }
 

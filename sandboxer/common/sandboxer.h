@@ -7,11 +7,13 @@
 #include <event2/event.h>
 
 #include "backend.h"
+#include "cgroup_stats.h"
 #include "config.h"
 #include "error.h"
 #include "store.h"
 
 #define KC_READY_TIMEOUT_SECS 10
+#define KC_CGROUP_ROOT        "/sys/fs/cgroup"
 
 struct kc_sandbox;
 /* err is NULL on success; sb stays valid during the call only. */
@@ -99,6 +101,14 @@ int kc_sandbox_watch (struct kc_sandbox *sb, int pidfd, int is_child, kc_error_t
 int kc_sandbox_is_ready (const struct kc_sandbox *sb);
 
 int64_t kc_now_ns (void);
+
+/* metrics.c. "<rec's cgroup_parent, else dflt_parent>/<id>", malloc'ed; NULL when out of memory. */
+char *kc_pod_cgroup_rel (const char *dflt_parent, const struct kc_sandbox_record *rec);
+/* The pod cgroup's usage (v1 Metrics). FAILED_PRECONDITION unless READY; UNIMPLEMENTED without a
+   pod cgroup (backend) or on a v2 host. m is always safe to release. */
+int kc_sandbox_metrics (struct kc_sandbox *sb, struct kc_cgroup_metrics *m, kc_error_t *err);
+/* Runs the backend's reclaim hook (after the tasker is gone). */
+void kc_sandbox_reclaim (struct kc_sandbox *sb);
 
 /* internal to sandboxer/common */
 struct kc_sandbox *kc_sandbox_new (struct kc_sandboxer *sbx, struct kc_sandbox_record *rec, kc_error_t *err);

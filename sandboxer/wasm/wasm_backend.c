@@ -1,5 +1,5 @@
 /* Wasm backend hooks: spawn kuasar-wasm-tasker per the "sandboxer -> wasm tasker" contract,
-   stop it with signals. */
+   stop it with signals, reclaim what a killed one left. */
 #include "wasm_backend.h"
 
 #include <errno.h>
@@ -13,8 +13,11 @@
 #include "cleanup.h"
 #include "log.h"
 #include "proc.h"
+#include "reclaim.h"
+#include "sandboxer.h"
 
-#define MAX_ARGS 20
+#define MAX_ARGS           20
+#define WASM_CGROUP_PARENT "kuasar-wasm" /* the tasker's default --cgroup-parent */
 
 static int
 wasm_init (const struct kc_config *cfg, kc_error_t *err)
@@ -131,13 +134,26 @@ wasm_stop (const struct kc_backend_ctx *ctx, struct kc_sandbox_record *rec, int 
   return 0;
 }
 
+/* The tasker is gone: its container records name what a SIGKILL kept it from undoing. */
+static void
+wasm_reclaim (const struct kc_backend_ctx *ctx, const struct kc_sandbox_record *rec, const char *sandbox_dir)
+{
+  cleanup_free char *pod = kc_pod_cgroup_rel (WASM_CGROUP_PARENT, rec);
+  int n = kc_wasm_reclaim (sandbox_dir, KC_CGROUP_ROOT, pod);
+
+  if (n > 0)
+    kc_log_warn ("sandbox %s: reclaimed what the tasker left of %d container(s)", rec->id, n);
+}
+
 const struct kc_backend kc_wasm_backend = {
   .name = "wasm",
   .default_listen = "/run/wasm-sandboxer.sock",
   .default_dir = "/run/kuasar-wasm",
   .default_config = "/etc/kuasar/wasm-sandboxer.toml",
   .tasker_name = "kuasar-wasm-tasker",
+  .cgroup_parent = WASM_CGROUP_PARENT,
   .init = wasm_init,
   .start = wasm_start,
   .stop = wasm_stop,
+  .reclaim = wasm_reclaim,
 };

@@ -151,6 +151,33 @@ kc_cgroup_create (const struct kc_cgroup *cg, kc_error_t *err)
   return 0;
 }
 
+void
+kc_strv_free (char **v)
+{
+  for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+    free (v[i]);
+  free (v);
+}
+
+char **
+kc_cgroup_dirs (const struct kc_cgroup *cg)
+{
+  char **v = calloc (NCTL + 1, sizeof (char *));
+  size_t n = 0;
+
+  for (size_t i = 0; v != NULL && i < (cg->v2 ? 1 : NCTL); i++)
+    {
+      if (!cg->v2 && !v1_controller_present (cg, v1_controllers[i]))
+        continue;
+      if ((v[n++] = kc_cgroup_dir (cg, v1_controllers[i])) == NULL)
+        {
+          kc_strv_free (v);
+          return NULL;
+        }
+    }
+  return v;
+}
+
 int
 kc_cgroup_add_pid (const struct kc_cgroup *cg, pid_t pid, kc_error_t *err)
 {

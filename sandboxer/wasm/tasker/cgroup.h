@@ -29,6 +29,10 @@ int kc_cgroup_freeze (const struct kc_cgroup *cg, int frozen, kc_error_t *err);
 int kc_cgroup_pids (const struct kc_cgroup *cg, pid_t **pids, size_t *n, kc_error_t *err);
 /* The memory controller's OOM kill count (0 when unknown). */
 uint64_t kc_cgroup_oom_kills (const struct kc_cgroup *cg);
+/* The directories kc_cgroup_create makes (v1: one per present controller), deepest first per
+   controller; NULL-terminated, free with kc_strv_free. NULL when out of memory. */
+char **kc_cgroup_dirs (const struct kc_cgroup *cg);
+void kc_strv_free (char **v);
 /* Removes the container's directories (best effort, logged). */
 void kc_cgroup_destroy (const struct kc_cgroup *cg);
 void kc_cgroup_release (struct kc_cgroup *cg);

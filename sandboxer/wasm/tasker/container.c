@@ -16,6 +16,7 @@
 #include "module.h"
 #include "preopen.h"
 #include "process.h"
+#include "record.h"
 
 int
 kc_id_check (const char *what, const char *id, kc_error_t *err)
@@ -90,8 +91,9 @@ proc_spawn (struct kc_container *c, struct kc_proc *p, const struct kc_wasm_engi
   return 0;
 }
 
+/* The cgroup's names only: nothing exists on the host yet. */
 static int
-setup_cgroup (struct kc_container *c, const struct kc_container_config *cfg, kc_error_t *err)
+init_cgroup (struct kc_container *c, const struct kc_container_config *cfg, kc_error_t *err)
 {
   cleanup_free char *rel = NULL;
 
@@ -102,10 +104,34 @@ setup_cgroup (struct kc_container *c, const struct kc_container_config *cfg, kc_
   if (kc_cgroup_init (&c->cgroup, cfg->cgroup_root, rel, err) < 0)
     return -1;
   c->has_cgroup = 1;
+  return 0;
+}
+
+static int
+setup_cgroup (struct kc_container *c, kc_error_t *err)
+{
+  if (!c->has_cgroup)
+    return 0;
   if (kc_cgroup_create (&c->cgroup, err) < 0 || kc_cgroup_apply (&c->cgroup, &c->spec.resources, err) < 0)
-    return kc_error_wrap (err, "cgroup `%s`", rel);
+    return kc_error_wrap (err, "cgroup `%s`", c->cgroup.rel);
   c->oom_kills_seen = kc_cgroup_oom_kills (&c->cgroup);
   return 0;
+}
+
+/* Before the first mount or cgroup: a tasker killed from here on leaves a record of them. */
+static int
+write_record (struct kc_container *c, const struct kc_container_config *cfg, kc_error_t *err)
+{
+  char **dirs = NULL;
+  int ret;
+
+  if (cfg->record_dir == NULL)
+    return 0;
+  if (c->has_cgroup && (dirs = kc_cgroup_dirs (&c->cgroup)) == NULL)
+    return kc_error (err, ENOMEM, "container record");
+  ret = kc_record_write (cfg->record_dir, c->id, c->rootfs, cfg->nmounts, dirs, &c->record_path, err);
+  kc_strv_free (dirs);
+  return ret;
 }
 
 static int
@@ -117,13 +143,15 @@ container_setup (struct kc_container *c, const struct kc_container_config *cfg, 
     return kc_error (err, ENOMEM, "create");
   if (kc_oci_spec_load (config, &c->spec, err) < 0)
     return -1;
+  if (init_cgroup (c, cfg, err) < 0 || write_record (c, cfg, err) < 0)
+    return -1;
   if (cfg->nmounts > 0 && kc_rootfs_mount (cfg->mounts, cfg->nmounts, c->rootfs, err) < 0)
     return -1;
   c->rootfs_mounts = cfg->nmounts;
   /* The init's process spec is the container's; proc_spawn reads it through init.process. */
   c->init.process = c->spec.process;
   memset (&c->spec.process, 0, sizeof (c->spec.process));
-  if (setup_cgroup (c, cfg, err) < 0)
+  if (setup_cgroup (c, err) < 0)
     return -1;
   return proc_spawn (c, &c->init, cfg->engine, err);
 }
@@ -309,6 +337,8 @@ kc_container_free (struct kc_container *c)
       kc_cgroup_destroy (&c->cgroup);
       kc_cgroup_release (&c->cgroup);
     }
+  kc_record_remove (c->record_path);
+  free (c->record_path);
   kc_oci_spec_free (&c->spec);
   free (c->id);
   free (c->bundle);

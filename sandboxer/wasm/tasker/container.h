@@ -32,6 +32,7 @@ struct kc_container
 {
   char *id, *bundle, *rootfs;
   size_t rootfs_mounts;      /* how many mounts we stacked on rootfs */
+  char *record_path;         /* its durable record (record.h); NULL: none */
   const char *aot_cache_dir; /* the tasker's; NULL: interpret */
   struct kc_oci_spec spec;
   struct kc_cgroup cgroup;
@@ -55,12 +56,14 @@ struct kc_container_config
   const char *cgroup_base; /* "<parent>/<sandbox-id>" */
   const struct kc_wasm_engine *engine;
   const char *aot_cache_dir; /* precompile into this cache (outlives the container); NULL: interpret */
+  const char *record_dir;    /* the tasker's --dir: records go to <dir>/containers; NULL: none */
 };
 
 /* 0 when id can name a directory: non-empty, not "." or "..", no '/', at most 128 bytes. */
 int kc_id_check (const char *what, const char *id, kc_error_t *err);
 
-/* Mounts, parses, checks the module, creates the cgroup and forks the init (state CREATED). */
+/* Parses, records (record.h), mounts, creates the cgroup, checks the module and forks the init
+   (state CREATED). */
 int kc_container_create (const struct kc_container_config *cfg, struct kc_container **out, kc_error_t *err);
 /* Adds an exec process (forked, not started) from an OCI Process JSON. */
 int kc_container_exec (struct kc_container *c, const struct kc_wasm_engine *engine, const char *exec_id,
@@ -77,7 +80,7 @@ void kc_proc_exited (struct kc_container *c, struct kc_proc *p, int wstatus);
 int kc_container_exec_remove (struct kc_container *c, struct kc_proc *p, kc_error_t *err);
 /* 1 while any process of c is created or running. */
 int kc_container_alive (const struct kc_container *c);
-/* Unmounts, removes the cgroup, frees. Processes must have been reaped. */
+/* Unmounts, removes the cgroup, then the record, frees. Processes must have been reaped. */
 void kc_container_free (struct kc_container *c);
 
 #endif

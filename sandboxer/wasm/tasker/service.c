@@ -112,7 +112,8 @@ handle_create (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *us
                                      .cgroup_root = t->cgroup_root,
                                      .cgroup_base = t->cgroup_base,
                                      .engine = t->engine,
-                                     .aot_cache_dir = t->aot_cache_dir };
+                                     .aot_cache_dir = t->aot_cache_dir,
+                                     .record_dir = t->dir };
 
   for (size_t i = 0; mounts != NULL && i < req->n_rootfs; i++)
     mounts[i] = (struct kc_mount_spec){ .type = req->rootfs[i]->type,
@@ -345,7 +346,7 @@ handle_stats (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *use
   if (c != NULL && !c->has_cgroup)
     kc_error_code (&err, KC_FAILED_PRECONDITION, "container `%s` has no cgroup", req->id);
   else if (c != NULL)
-    ret = kc_cgroup_metrics_read (&c->cgroup, &m, &err);
+    ret = kc_cgroup_metrics_read (c->cgroup.root, c->cgroup.rel, c->cgroup.v2, &m, &err);
   FREE_REQ (containerd__task__v2__stats_request);
   if (ret < 0)
     {

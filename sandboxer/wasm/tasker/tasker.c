@@ -223,6 +223,8 @@ kc_tasker_init (struct kc_tasker *t, const struct kc_tasker_options *opts, kc_er
   if (t->id == NULL || t->socket_path == NULL
       || asprintf (&t->cgroup_base, "%s/%s", opts->cgroup_parent ? opts->cgroup_parent : "kuasar-wasm", opts->id) < 0)
     return kc_error (err, ENOMEM, "init");
+  if (opts->dir != NULL && (t->dir = strdup (opts->dir)) == NULL)
+    return kc_error (err, ENOMEM, "init");
   t->cgroup_root = usable_cgroup_root (opts->cgroup_root ? opts->cgroup_root : "/sys/fs/cgroup");
   if (opts->precompile && setup_aot_cache (t, opts->cache_dir, err) < 0)
     return -1;
@@ -303,6 +305,7 @@ kc_tasker_fini (struct kc_tasker *t)
   free (t->id);
   free (t->socket_path);
   free (t->cgroup_base);
+  free (t->dir);
   free (t->aot_cache_dir);
   memset (t, 0, sizeof (*t));
 }

@@ -29,6 +29,7 @@ struct kc_tasker
   struct event_base *base;
   kc_ttrpc_server *srv;
   char *id, *socket_path, *cgroup_base;
+  char *dir;               /* --dir: container records go under it (record.h); NULL: none */
   char *aot_cache_dir;     /* NULL: modules are interpreted */
   const char *cgroup_root; /* NULL when cgroups are unusable */
   const struct kc_wasm_engine *engine;

@@ -1,6 +1,7 @@
 /* Functional test: runs the built wasm-sandboxer on a temp --listen/--dir with a fake tasker
-   (fake_tasker.sh) and drives the Controller over gRPC, including a kill -9 recovery.
-   KC_SANDBOXER_BIN and KC_FAKE_TASKER come from meson. */
+   (fake_tasker.sh) and drives the Controller over gRPC, including a kill -9 recovery; then with
+   the real tasker: Metrics and the reclaim after a SIGKILLed tasker. KC_SANDBOXER_BIN,
+   KC_FAKE_TASKER and KC_TASKER_BIN come from meson. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,13 +20,17 @@
 #include "fsutil.h"
 #include "grpc/kc_grpc.h"
 #include "log.h"
+#include "cgroups_metrics.pb-c.h"
 #include "sandbox_controller.pb-c.h"
+#include "task.pb-c.h"
+#include "ttrpc/ttrpc.h"
 
 #define PATH(m)    "/containerd.services.sandbox.v1.Controller/" m
 #define TIMEOUT_NS (20LL * 1000000000)
 
 static char tmpdir[64], sock[128], target[160], state_dir[128];
 static pid_t daemon_pid = -1;
+static const char *daemon_tasker; /* NULL: the fake one */
 
 static int status (const char *id, char *state, size_t state_len, uint32_t *pid);
 
@@ -43,7 +48,8 @@ start_daemon (void)
       int fd = open (log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
       dup2 (fd, 2);
       execl (getenv ("KC_SANDBOXER_BIN"), "wasm-sandboxer", "--listen", sock, "--dir", state_dir, "--tasker",
-             getenv ("KC_FAKE_TASKER"), "--log-level", "debug", "--config", config, (char *) NULL);
+             daemon_tasker ? daemon_tasker : getenv ("KC_FAKE_TASKER"), "--log-level", "debug", "--config", config,
+             (char *) NULL);
       _exit (127);
     }
   for (int i = 0; i < 500 && access (sock, F_OK) < 0; i++)
@@ -448,7 +454,9 @@ START_TEST (stop_escalates_and_misc)
   Containerd__Services__Sandbox__V1__ControllerMetricsRequest mreq
       = CONTAINERD__SERVICES__SANDBOX__V1__CONTROLLER_METRICS_REQUEST__INIT;
   mreq.sandbox_id = "stubborn-1";
-  ck_assert_int_eq (call (PATH ("Metrics"), &mreq.base, NULL, NULL, NULL, 0), KC_UNIMPLEMENTED);
+  ck_assert_int_eq (call (PATH ("Metrics"), &mreq.base, NULL, NULL, NULL, 0), KC_FAILED_PRECONDITION);
+  mreq.sandbox_id = "nope";
+  ck_assert_int_eq (call (PATH ("Metrics"), &mreq.base, NULL, NULL, NULL, 0), KC_NOT_FOUND);
 
   Containerd__Services__Sandbox__V1__ControllerPlatformRequest preq
       = CONTAINERD__SERVICES__SANDBOX__V1__CONTROLLER_PLATFORM_REQUEST__INIT;
@@ -494,6 +502,206 @@ START_TEST (bad_flags)
 }
 END_TEST
 
+/* ---- With the real kuasar-wasm-tasker (root, clang-14): Metrics, reclaim after SIGKILL. ---- */
+
+static const char sleeper_c[] = "#include <unistd.h>\\nint main (void) { for (;;) sleep (1); }\\n";
+
+static void
+setup_real (void)
+{
+  ck_assert_msg (geteuid () == 0, "the real-tasker tests need root (mounts, cgroups)");
+  ck_assert_msg (system ("command -v clang-14 >/dev/null") == 0, "clang-14 is missing (WASI modules)");
+  daemon_tasker = getenv ("KC_TASKER_BIN");
+  ck_assert_ptr_nonnull (daemon_tasker);
+  setup ();
+}
+
+static void
+teardown_real (void)
+{
+  teardown ();
+  daemon_tasker = NULL;
+}
+
+/* <tmp>/<cid>/{config.json,rootfs/} and <tmp>/<cid>-layer/app.wasm, bind-mounted onto rootfs by
+   the Create, so the tasker makes (and records) a mount. */
+static void
+make_container_bundle (const char *cid, char *bundle, size_t len, char *layer, size_t llen)
+{
+  char cmd[1024], path[512];
+  snprintf (bundle, len, "%s/%s", tmpdir, cid);
+  snprintf (layer, llen, "%s/%s-layer", tmpdir, cid);
+  snprintf (cmd, sizeof (cmd),
+            "mkdir -p %s/rootfs %s && printf '%s' > %s/s.c && "
+            "clang-14 --target=wasm32-wasi -O2 -o %s/app.wasm %s/s.c",
+            bundle, layer, sleeper_c, tmpdir, layer, tmpdir);
+  ck_assert_int_eq (system (cmd), 0);
+  const char *json = "{\"ociVersion\":\"1.1.0\",\"process\":{\"args\":[\"/app.wasm\"],\"cwd\":\"/\"},"
+                     "\"root\":{\"path\":\"rootfs\"}}";
+  cleanup_error kc_error_t err = NULL;
+  snprintf (path, sizeof (path), "%s/config.json", bundle);
+  ck_assert_int_eq (kc_write_file_atomic (path, json, strlen (json), 0644, &err), 0);
+}
+
+static void
+task_call (const char *sid, const char *method, const ProtobufCMessage *req, uint8_t **reply, size_t *len)
+{
+  char task_sock[256];
+  cleanup_error kc_error_t err = NULL;
+  snprintf (task_sock, sizeof (task_sock), "%s/%s/task.sock", state_dir, sid);
+  int ret = kc_ttrpc_call_sync (task_sock, "containerd.task.v2.Task", method, req, TIMEOUT_NS, reply, len, &err);
+  ck_assert_msg (ret == 0, "%s: %s", method, err ? err->msg : "?");
+}
+
+/* A started sandbox running one started sleeper container cid; returns the container's pid. */
+static pid_t
+run_sleeper (const char *sid, const char *cid, uint32_t *tasker_pid, char *bundle, size_t len)
+{
+  char layer[256];
+  Containerd__Task__V2__CreateTaskRequest creq = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
+  Containerd__Task__V2__StartRequest sreq = CONTAINERD__TASK__V2__START_REQUEST__INIT;
+  Containerd__Types__Mount m = CONTAINERD__TYPES__MOUNT__INIT, *mp = &m;
+  char *opts[] = { (char *) "rbind", (char *) "ro" };
+  uint8_t *buf = NULL;
+  size_t n;
+
+  ck_assert_int_eq (create (sid), KC_OK);
+  ck_assert_int_eq (start (sid, tasker_pid, NULL, 0), KC_OK);
+  make_container_bundle (cid, bundle, len, layer, sizeof (layer));
+  m.type = (char *) "bind";
+  m.source = layer;
+  m.options = opts;
+  m.n_options = 2;
+  creq.id = (char *) cid;
+  creq.bundle = bundle;
+  creq.rootfs = &mp;
+  creq.n_rootfs = 1;
+  task_call (sid, "Create", &creq.base, &buf, &n);
+  Containerd__Task__V2__CreateTaskResponse *cresp = containerd__task__v2__create_task_response__unpack (NULL, n, buf);
+  ck_assert_ptr_nonnull (cresp);
+  pid_t pid = (pid_t) cresp->pid;
+  containerd__task__v2__create_task_response__free_unpacked (cresp, NULL);
+  free (buf);
+  sreq.id = (char *) cid;
+  task_call (sid, "Start", &sreq.base, &buf, &n);
+  free (buf);
+  return pid;
+}
+
+static int
+mounted (const char *mount_point)
+{
+  char line[4096], needle[600];
+  int found = 0;
+  snprintf (needle, sizeof (needle), " %s ", mount_point);
+  FILE *f = fopen ("/proc/self/mountinfo", "re");
+  ck_assert_ptr_nonnull (f);
+  while (!found && fgets (line, sizeof (line), f) != NULL)
+    found = strstr (line, needle) != NULL;
+  fclose (f);
+  return found;
+}
+
+static int
+pod_cgroup_exists (const char *sid)
+{
+  static const char *const ctl[] = { "memory", "cpu", "cpuacct", "pids", "freezer" };
+  char path[256];
+  for (size_t i = 0; i < sizeof (ctl) / sizeof (ctl[0]); i++)
+    {
+      snprintf (path, sizeof (path), "/sys/fs/cgroup/%s/kuasar-wasm/%s", ctl[i], sid);
+      if (access (path, F_OK) == 0)
+        return 1;
+    }
+  return 0;
+}
+
+/* Nothing of sid's container is left: process, rootfs mount, cgroups, record. */
+static void
+assert_reclaimed (const char *sid, pid_t cpid, const char *bundle)
+{
+  char rootfs[300], record[300];
+  snprintf (rootfs, sizeof (rootfs), "%s/rootfs", bundle);
+  snprintf (record, sizeof (record), "%s/%s/containers", state_dir, sid);
+  ck_assert_msg (!alive ((uint32_t) cpid), "container process %d survived", (int) cpid);
+  ck_assert_msg (!mounted (rootfs), "%s is still mounted", rootfs);
+  ck_assert_msg (!pod_cgroup_exists (sid), "the cgroup of %s is left", sid);
+  ck_assert_int_ne (access (record, F_OK), 0);
+}
+
+static void
+check_metrics (const char *sid)
+{
+  Containerd__Services__Sandbox__V1__ControllerMetricsRequest req
+      = CONTAINERD__SERVICES__SANDBOX__V1__CONTROLLER_METRICS_REQUEST__INIT;
+  uint8_t *buf;
+  size_t len;
+  req.sandbox_id = (char *) sid;
+  ck_assert_int_eq (call (PATH ("Metrics"), &req.base, &buf, &len, NULL, 0), KC_OK);
+  Containerd__Services__Sandbox__V1__ControllerMetricsResponse *resp
+      = containerd__services__sandbox__v1__controller_metrics_response__unpack (NULL, len, buf);
+  ck_assert_ptr_nonnull (resp);
+  ck_assert_ptr_nonnull (resp->metrics);
+  ck_assert_str_eq (resp->metrics->id, sid);
+  ck_assert_int_gt (resp->metrics->timestamp->seconds, 0);
+  ck_assert_str_eq (resp->metrics->data->type_url, "io.containerd.cgroups.v1.Metrics");
+  Io__Containerd__Cgroups__V1__Metrics *m = io__containerd__cgroups__v1__metrics__unpack (
+      NULL, resp->metrics->data->value.len, resp->metrics->data->value.data);
+  ck_assert_ptr_nonnull (m);
+  ck_assert_ptr_nonnull (m->memory);
+  ck_assert_uint_gt (m->memory->usage->usage, 0);
+  ck_assert_uint_gt (m->memory->usage->limit, 0);
+  ck_assert_ptr_nonnull (m->pids);
+  ck_assert_uint_ge (m->pids->current, 1);
+  ck_assert_ptr_nonnull (m->cpu);
+  io__containerd__cgroups__v1__metrics__free_unpacked (m, NULL);
+  containerd__services__sandbox__v1__controller_metrics_response__free_unpacked (resp, NULL);
+  free (buf);
+}
+
+START_TEST (metrics_and_reclaim_after_sigkill)
+{
+  char bundle[256], rootfs[300];
+  uint32_t tpid = 0, code = 0;
+  pid_t cpid = run_sleeper ("rt-kill", "c1", &tpid, bundle, sizeof (bundle));
+  snprintf (rootfs, sizeof (rootfs), "%s/rootfs", bundle);
+  ck_assert (mounted (rootfs));
+  ck_assert (pod_cgroup_exists ("rt-kill"));
+  check_metrics ("rt-kill");
+
+  ck_assert_int_eq (kill ((pid_t) tpid, SIGKILL), 0);
+  ck_assert_int_eq (wait_exit ("rt-kill", &code), KC_OK);
+  ck_assert_uint_eq (code, 128 + SIGKILL);
+  assert_reclaimed ("rt-kill", cpid, bundle);
+  Containerd__Services__Sandbox__V1__ControllerMetricsRequest mreq
+      = CONTAINERD__SERVICES__SANDBOX__V1__CONTROLLER_METRICS_REQUEST__INIT;
+  mreq.sandbox_id = "rt-kill";
+  ck_assert_int_eq (call (PATH ("Metrics"), &mreq.base, NULL, NULL, NULL, 0), KC_FAILED_PRECONDITION);
+
+  /* Shutdown SIGKILLs the tasker too. */
+  cpid = run_sleeper ("rt-shut", "c2", &tpid, bundle, sizeof (bundle));
+  ck_assert_int_eq (shutdown_sandbox ("rt-shut"), KC_OK);
+  assert_reclaimed ("rt-shut", cpid, bundle);
+}
+END_TEST
+
+START_TEST (recovery_reclaims_dead_tasker)
+{
+  char bundle[256], state[64];
+  uint32_t tpid = 0;
+  pid_t cpid = run_sleeper ("rt-rec", "c3", &tpid, bundle, sizeof (bundle));
+  stop_daemon (SIGKILL);
+  ck_assert_int_eq (kill ((pid_t) tpid, SIGKILL), 0);
+  for (int i = 0; i < 200 && alive (tpid); i++)
+    usleep (10000);
+  start_daemon ();
+  ck_assert_int_eq (status ("rt-rec", state, sizeof (state), NULL), KC_OK);
+  ck_assert_str_eq (state, "SANDBOX_NOTREADY");
+  assert_reclaimed ("rt-rec", cpid, bundle);
+  ck_assert_int_eq (shutdown_sandbox ("rt-rec"), KC_OK);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -512,6 +720,12 @@ main (void)
   tcase_add_test (tc, ready_timeout);
   tcase_add_test (tc, bad_flags);
   suite_add_tcase (s, tc);
+  TCase *rt = tcase_create ("real-tasker");
+  tcase_add_checked_fixture (rt, setup_real, teardown_real);
+  tcase_set_timeout (rt, 120);
+  tcase_add_test (rt, metrics_and_reclaim_after_sigkill);
+  tcase_add_test (rt, recovery_reclaims_dead_tasker);
+  suite_add_tcase (s, rt);
   SRunner *sr = srunner_create (s);
   srunner_run_all (sr, CK_NORMAL);
   int failed = srunner_ntests_failed (sr);

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
-#include "cgroup_stats.h"
+#include "cgroup_stats.h" /* lib/ */
 #include "container.h"
 #include "module.h"
 #include "mount.h"
@@ -260,7 +260,7 @@ START_TEST (stats_from_a_fake_v1_tree)
   put (dir, "pids.current", "2\n");
   put (dir, "pids.max", "max\n");
 
-  ck_assert_int_eq (kc_cgroup_metrics_read (&cg, &m, &err), 0);
+  ck_assert_int_eq (kc_cgroup_metrics_read (cg.root, cg.rel, cg.v2, &m, &err), 0);
   ck_assert_ptr_eq (m.metrics.memory, &m.memory);
   ck_assert_uint_eq (m.memory.usage->usage, 4096);
   ck_assert_uint_eq (m.memory.usage->limit, 134217728);
@@ -286,7 +286,7 @@ START_TEST (stats_from_a_fake_v1_tree)
   ck_assert_uint_eq (kc_cgroup_ticks_to_ns (3, 100), 30000000);
   /* v2: UNIMPLEMENTED. */
   cg.v2 = 1;
-  ck_assert_int_eq (kc_cgroup_metrics_read (&cg, &m, &err), -1);
+  ck_assert_int_eq (kc_cgroup_metrics_read (cg.root, cg.rel, cg.v2, &m, &err), -1);
   ck_assert_int_eq (err->code, KC_UNIMPLEMENTED);
   kc_error_free (&err);
   kc_cgroup_metrics_release (&m);
@@ -335,6 +335,7 @@ main (void)
   suite_add_tcase (s, tc);
   suite_add_tcase (s, kc_test_module_tcase ());
   suite_add_tcase (s, kc_test_argv_tcase ());
+  suite_add_tcase (s, kc_test_record_tcase ());
   sr = srunner_create (s);
   srunner_run_all (sr, CK_NORMAL);
   failed = srunner_ntests_failed (sr);
