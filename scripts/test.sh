@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite the way CI does: a --werror build with unit, interop and e2e tests
-# (real containerd 1.7 and 2.x, real WasmEdge), the unit tests again under ASan+UBSan, and the
+# (real containerd 1.7 and 2.x, real WasmEdge), the unit tests and suite e2e-asan (the wasm chain's
+# daemons sanitized, tests/e2e/run_sanitized.py) under ASan+UBSan, and the
 # libFuzzer targets (deterministic runs) built with clang. Needs root and scripts/setup.sh.
 # Ends with one line: "tests: N passed, N failed".
 set -uo pipefail
@@ -26,13 +27,13 @@ main_build () {
   configure build-ci --werror -Dbuildtype=debugoptimized && meson compile -C build-ci
 }
 main_tests () {
-  meson test -C build-ci --print-errorlogs --suite unit --suite interop --suite e2e
+  meson test -C build-ci --print-errorlogs --suite unit --suite interop --suite vmm --suite e2e
 }
 asan_build_and_test () {
   configure build-ci-asan -Db_sanitize=address,undefined -Db_lundef=false &&
     meson compile -C build-ci-asan &&
     ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-      meson test -C build-ci-asan --print-errorlogs --suite unit
+      meson test -C build-ci-asan --print-errorlogs --suite unit --suite e2e-asan
 }
 fuzz_build_and_test () {
   CC=clang-14 configure build-ci-fuzz -Dfuzz=true -Dtests=true &&
@@ -41,7 +42,7 @@ fuzz_build_and_test () {
 }
 
 step "build (--werror)" main_build
-step "unit, interop and e2e tests" main_tests
+step "unit, interop, vmm and e2e tests" main_tests
 step "unit tests under ASan+UBSan" asan_build_and_test
 step "fuzz targets (clang, libFuzzer)" fuzz_build_and_test
 
