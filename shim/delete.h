@@ -1,10 +1,12 @@
-/* `delete` (cwd = bundle): clean up after a dead shim and print a DeleteResponse (PROTOCOLS.md §2.5). */
+/* Our part of `delete` (the library unmounts the rootfs, removes a dead socket and prints the
+   DeleteResponse): for the pod's own id, stop and shut it down and remove its CRI files. */
 #ifndef SHIM_DELETE_H
 #define SHIM_DELETE_H
 
-#include "flags.h"
+#include "flavor.h"
+#include "kc_shim.h"
 
-/* Returns the process exit code; stdout carries only the serialized DeleteResponse. */
-int shim_delete_main (const struct shim_flavor *flavor, const struct shim_flags *flags);
+/* Never fails: errors are logged (delete must be idempotent and fast). */
+int shim_delete_pod (struct kc_shim *lib, const struct shim_flavor *flavor, kc_error_t *err);
 
 #endif

@@ -397,7 +397,7 @@ wait_retry_cb (evutil_socket_t fd, short what, void *arg)
 {
   struct sb_call *c = arg;
 
-  if (c->shim->shutting_down)
+  if (kc_shim_exiting (c->shim->lib))
     return sb_fail (c, KC_UNAVAILABLE, "the shim is shutting down");
   wait_send (c);
 }
@@ -410,7 +410,7 @@ wait_done (int code, const char *message, const uint8_t *payload, size_t len, vo
   Containerd__Runtime__Sandbox__V1__WaitSandboxResponse resp
       = CONTAINERD__RUNTIME__SANDBOX__V1__WAIT_SANDBOX_RESPONSE__INIT;
 
-  if (code == KC_UNAVAILABLE && !c->shim->shutting_down && kc_ttrpc_call_alive (c->call))
+  if (code == KC_UNAVAILABLE && !kc_shim_exiting (c->shim->lib) && kc_ttrpc_call_alive (c->call))
     {
       /* containerd takes a Wait error for the pod's exit: wait for the sandboxer to return. */
       struct timeval tv = { WAIT_RETRY_SECONDS, 0 };
@@ -440,7 +440,7 @@ wait_send (struct sb_call *c)
   Containerd__Services__Sandbox__V1__ControllerWaitRequest wreq
       = CONTAINERD__SERVICES__SANDBOX__V1__CONTROLLER_WAIT_REQUEST__INIT;
 
-  wreq.sandbox_id = c->shim->id;
+  wreq.sandbox_id = (char *) c->shim->id;
   controller_call (c, "Wait", &wreq.base, 0, wait_done);
 }
 
@@ -487,7 +487,7 @@ status_done (int code, const char *message, const uint8_t *payload, size_t len, 
   c->shim->sandbox_seen = 1;
   info = copy_map ((void **) sresp->info, sresp->n_info,
                    &containerd__runtime__sandbox__v1__sandbox_status_response__info_entry__descriptor);
-  resp.sandbox_id = *sresp->sandbox_id ? sresp->sandbox_id : c->shim->id;
+  resp.sandbox_id = *sresp->sandbox_id ? sresp->sandbox_id : (char *) c->shim->id;
   resp.pid = sresp->pid;
   resp.state = sresp->state;
   resp.n_info = info ? sresp->n_info : 0;
@@ -685,7 +685,7 @@ shim_task_address_resolve (struct shim *shim, shim_address_fn done, void *userda
   l->shim = shim;
   l->done = done;
   l->userdata = userdata;
-  sreq.sandbox_id = shim->id;
+  sreq.sandbox_id = (char *) shim->id;
   if (kc_grpc_client_call (shim->sandboxer, CONTROLLER_PATH "Status", &sreq.base, shim->ns, ADDRESS_LOOKUP_TIMEOUT_NS,
                            0, lookup_done, l, &err)
       < 0)

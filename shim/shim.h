@@ -7,9 +7,9 @@
 
 #include <event2/event.h>
 
-#include "events.h"
-#include "flags.h"
+#include "flavor.h"
 #include "grpc/kc_grpc.h"
+#include "kc_shim.h"
 #include "procs.h"
 #include "ttrpc/ttrpc.h"
 
@@ -17,24 +17,20 @@ struct sb_call;
 
 struct shim
 {
+  struct kc_shim *lib; /* the library's daemon: events, exit, flags */
   struct event_base *base;
   const struct shim_flavor *flavor;
-  char *ns;
-  char *id;
-  char *bundle;
-  char *socket_path; /* removed on exit; NULL when unknown */
+  const char *ns;     /* borrowed from lib */
+  const char *id;     /* borrowed from lib */
+  const char *bundle; /* borrowed from lib */
   char *sandboxer_address;
   kc_ttrpc_server *server;
   kc_grpc_client *sandboxer;
-  struct shim_events *events;
   struct shim_procs procs;
   char *task_address; /* learned from Start, or lazily from Status */
   uint32_t task_version;
   kc_ttrpc_client *tasker;
-  int sandbox_seen;  /* a sandbox call succeeded: the pod lives in this shim */
-  int shutting_down; /* ShutdownSandbox answered or SIGTERM: exit once flushed */
-  struct event *exit_timer;
-  int exit_ticks;
+  int sandbox_seen;      /* a sandbox call succeeded: the pod lives in this shim */
   struct sb_call *waits; /* WaitSandbox calls in flight or waiting to be retried */
 };
 
@@ -43,6 +39,11 @@ struct shim
 
 /* Schedules the daemon's exit once answers are flushed (or after about a second). */
 void shim_request_exit (struct shim *shim);
+
+/* kc_shim_ops callbacks of the daemon (daemon.c): our state, our services, and their end. */
+int shim_daemon_register (kc_ttrpc_server *server, struct kc_shim *lib, const struct shim_flavor *flavor,
+                          kc_error_t *err);
+void shim_daemon_destroy (struct kc_shim *lib);
 
 /* Registers containerd.runtime.sandbox.v1.Sandbox on shim->server. */
 int shim_sandbox_service_register (struct shim *shim, kc_error_t *err);

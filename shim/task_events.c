@@ -36,7 +36,7 @@ shim_task_publish_exit (struct shim *shim, struct shim_proc *p, uint32_t status,
   ev.pid = p->pid;
   ev.exit_status = status;
   ev.exited_at = at;
-  shim_events_publish (shim->events, "/tasks/exit", "containerd.events.TaskExit", &ev.base);
+  kc_shim_publish (shim->lib, "/tasks/exit", "containerd.events.TaskExit", &ev.base);
 }
 
 /* A container (not exec) killed with SIGKILL may have been the OOM killer's: ask Stats first. */
@@ -69,7 +69,7 @@ own_wait_done (int code, const char *message, const uint8_t *payload, size_t len
   struct own_wait *w = userdata;
   Containerd__Task__V2__WaitResponse *resp;
 
-  if (code == KC_UNAVAILABLE && !w->retried && !w->shim->shutting_down)
+  if (code == KC_UNAVAILABLE && !w->retried && !kc_shim_exiting (w->shim->lib))
     {
       w->retried = 1;
       event_base_once (w->shim->base, -1, EV_TIMEOUT, own_wait_retry_cb, w, NULL);
@@ -78,7 +78,7 @@ own_wait_done (int code, const char *message, const uint8_t *payload, size_t len
   if (code != KC_OK)
     {
       kc_log_debug ("wait %s/%s: %s", w->container_id, w->exec_id, message);
-      if (code == KC_UNAVAILABLE && !w->shim->shutting_down)
+      if (code == KC_UNAVAILABLE && !kc_shim_exiting (w->shim->lib))
         shim_task_lost_exit (w->shim, shim_procs_find (&w->shim->procs, w->container_id, w->exec_id));
       own_wait_free (w);
       return;
@@ -156,7 +156,7 @@ after_create (struct shim *shim, const uint8_t *req_data, size_t req_len, const 
       ev.io = &io;
       ev.checkpoint = req->checkpoint;
       ev.pid = resp->pid;
-      shim_events_publish (shim->events, "/tasks/create", "containerd.events.TaskCreate", &ev.base);
+      kc_shim_publish (shim->lib, "/tasks/create", "containerd.events.TaskCreate", &ev.base);
     }
   containerd__task__v2__create_task_request__free_unpacked (req, NULL);
   containerd__task__v2__create_task_response__free_unpacked (resp, NULL);
@@ -180,14 +180,14 @@ after_start (struct shim *shim, const uint8_t *req_data, size_t req_len, const u
           ev.container_id = req->id;
           ev.exec_id = req->exec_id;
           ev.pid = resp->pid;
-          shim_events_publish (shim->events, "/tasks/exec-started", "containerd.events.TaskExecStarted", &ev.base);
+          kc_shim_publish (shim->lib, "/tasks/exec-started", "containerd.events.TaskExecStarted", &ev.base);
         }
       else
         {
           Containerd__Events__TaskStart ev = CONTAINERD__EVENTS__TASK_START__INIT;
           ev.container_id = req->id;
           ev.pid = resp->pid;
-          shim_events_publish (shim->events, "/tasks/start", "containerd.events.TaskStart", &ev.base);
+          kc_shim_publish (shim->lib, "/tasks/start", "containerd.events.TaskStart", &ev.base);
         }
       start_own_wait (shim, req->id, req->exec_id);
     }
@@ -207,7 +207,7 @@ after_exec (struct shim *shim, const uint8_t *req_data, size_t req_len)
       shim_procs_add (&shim->procs, req->id, req->exec_id);
       ev.container_id = req->id;
       ev.exec_id = req->exec_id;
-      shim_events_publish (shim->events, "/tasks/exec-added", "containerd.events.TaskExecAdded", &ev.base);
+      kc_shim_publish (shim->lib, "/tasks/exec-added", "containerd.events.TaskExecAdded", &ev.base);
     }
   containerd__task__v2__exec_process_request__free_unpacked (req, NULL);
 }
@@ -225,7 +225,7 @@ shim_task_publish_delete (struct shim *shim, const char *container_id, const cha
   ev.exit_status = status;
   ev.exited_at = at;
   ev.id = (char *) exec_id;
-  shim_events_publish (shim->events, "/tasks/delete", "containerd.events.TaskDelete", &ev.base);
+  kc_shim_publish (shim->lib, "/tasks/delete", "containerd.events.TaskDelete", &ev.base);
   shim_procs_remove (&shim->procs, container_id, exec_id);
 }
 

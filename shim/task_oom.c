@@ -53,7 +53,7 @@ publish_oom (struct shim *shim, const char *container_id)
 
   ev.container_id = (char *) container_id;
   kc_log_info ("container %s was OOM killed", container_id);
-  shim_events_publish (shim->events, "/tasks/oom", "containerd.events.TaskOOM", &ev.base);
+  kc_shim_publish (shim->lib, "/tasks/oom", "containerd.events.TaskOOM", &ev.base);
 }
 
 /* The held events, in order: exit, then the delete answered meanwhile (if any). */

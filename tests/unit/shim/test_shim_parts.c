@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "flags.h"
+#include "flavor.h"
+#include "kc_shim.h"
 #include "procs.h"
 #include "runtime_opts.h"
-#include "socket_addr.h"
 #include "task_oom.h"
 
 #include "cgroups_metrics.pb-c.h"
@@ -22,10 +22,10 @@ START_TEST (test_flags_go_style)
     "shim",   "-namespace", "k8s.io", "--address=/run/c.sock", "-publish-binary", "/usr/bin/containerd", "-id", "pod",
     "-debug", "start",      NULL
   };
-  struct shim_flags f;
+  struct kc_shim_flags f;
   kc_error_t err = NULL;
 
-  ck_assert_int_eq (shim_flags_parse (&f, 10, argv, &err), 0);
+  ck_assert_int_eq (kc_shim_flags_parse (&f, NULL, 10, argv, &err), 0);
   ck_assert_str_eq (f.namespace_, "k8s.io");
   ck_assert_str_eq (f.address, "/run/c.sock");
   ck_assert_str_eq (f.id, "pod");
@@ -39,33 +39,47 @@ START_TEST (test_flags_errors)
   char *bad_flag[] = { "shim", "-nope", "x", NULL };
   char *bad_action[] = { "shim", "-id", "x", "frobnicate", NULL };
   char *missing[] = { "shim", "-id", NULL };
-  struct shim_flags f;
+  struct kc_shim_flags f;
   kc_error_t err = NULL;
 
-  ck_assert_int_eq (shim_flags_parse (&f, 3, bad_flag, &err), -1);
+  ck_assert_int_eq (kc_shim_flags_parse (&f, NULL, 3, bad_flag, &err), -1);
   ck_assert_int_eq (err->code, KC_INVALID_ARGUMENT);
   kc_error_free (&err);
-  ck_assert_int_eq (shim_flags_parse (&f, 4, bad_action, &err), -1);
+  ck_assert_int_eq (kc_shim_flags_parse (&f, NULL, 4, bad_action, &err), -1);
   kc_error_free (&err);
-  ck_assert_int_eq (shim_flags_parse (&f, 2, missing, &err), -1);
+  ck_assert_int_eq (kc_shim_flags_parse (&f, NULL, 2, missing, &err), -1);
+  kc_error_free (&err);
+}
+END_TEST
+
+START_TEST (test_flags_extra)
+{
+  static const char *const extra[] = { SHIM_SANDBOXER_FLAG, NULL };
+  char *argv[] = { "shim", "-id", "p", "-sandboxer-address=/s.sock", "-debug=false", "delete", NULL };
+  char *unknown[] = { "shim", "-sandboxer-address", "/s.sock", NULL };
+  struct kc_shim_flags f;
+  kc_error_t err = NULL;
+
+  ck_assert_int_eq (kc_shim_flags_parse (&f, extra, 6, argv, &err), 0);
+  ck_assert_str_eq (f.extra[0], "/s.sock");
+  ck_assert_int_eq (f.debug, 0);
+  ck_assert_str_eq (f.action, "delete");
+  ck_assert_int_eq (kc_shim_flags_parse (&f, NULL, 3, unknown, &err), -1);
   kc_error_free (&err);
 }
 END_TEST
 
 START_TEST (test_sandboxer_address_precedence)
 {
-  struct shim_flags f;
-
-  memset (&f, 0, sizeof (f));
   unsetenv ("KUASAR_WASM_SANDBOXER_ADDRESS");
   unsetenv ("KUASAR_SANDBOXER_ADDRESS");
-  ck_assert_str_eq (shim_sandboxer_address (&wasm, &f), "/run/wasm-sandboxer.sock");
+  ck_assert_str_eq (shim_sandboxer_address (&wasm, NULL), "/run/wasm-sandboxer.sock");
   setenv ("KUASAR_SANDBOXER_ADDRESS", "/generic.sock", 1);
-  ck_assert_str_eq (shim_sandboxer_address (&wasm, &f), "/generic.sock");
+  ck_assert_str_eq (shim_sandboxer_address (&wasm, NULL), "/generic.sock");
   setenv ("KUASAR_WASM_SANDBOXER_ADDRESS", "/wasm.sock", 1);
-  ck_assert_str_eq (shim_sandboxer_address (&wasm, &f), "/wasm.sock");
-  f.sandboxer = "/option.sock";
-  ck_assert_str_eq (shim_sandboxer_address (&wasm, &f), "/option.sock");
+  ck_assert_str_eq (shim_sandboxer_address (&wasm, NULL), "/wasm.sock");
+  ck_assert_str_eq (shim_sandboxer_address (&wasm, "/option.sock"), "/option.sock");
+  ck_assert_str_eq (shim_sandboxer_address (&wasm, ""), "/wasm.sock");
   unsetenv ("KUASAR_WASM_SANDBOXER_ADDRESS");
   unsetenv ("KUASAR_SANDBOXER_ADDRESS");
 }
@@ -110,11 +124,11 @@ START_TEST (test_socket_path_is_containerd_hash)
   kc_error_t err = NULL;
 
   /* printf '/tmp/fake.sock/ns1/pod1' | sha256sum */
-  ck_assert_int_eq (shim_socket_path ("/tmp/fake.sock", "ns1", "pod1", &path, &err), 0);
+  ck_assert_int_eq (kc_shim_socket_path ("/tmp/fake.sock", "ns1", "pod1", &path, &err), 0);
   ck_assert_str_eq (path, "/run/containerd/s/f50ca9ed2bf260dff29419c59b491d33feeecdb63d06d96c90558b41f5aa725f");
   free (path);
-  ck_assert_str_eq (shim_socket_path_of_address ("ttrpc+unix:///a/b"), "/a/b");
-  ck_assert_ptr_null (shim_socket_path_of_address ("vsock://3:1024"));
+  ck_assert_str_eq (kc_shim_socket_path_of_address ("ttrpc+unix:///a/b"), "/a/b");
+  ck_assert_ptr_null (kc_shim_socket_path_of_address ("vsock://3:1024"));
 }
 END_TEST
 
@@ -181,6 +195,7 @@ main (void)
 
   tcase_add_test (tc, test_flags_go_style);
   tcase_add_test (tc, test_flags_errors);
+  tcase_add_test (tc, test_flags_extra);
   tcase_add_test (tc, test_sandboxer_address_precedence);
   tcase_add_test (tc, test_runtime_options_any);
   tcase_add_test (tc, test_socket_path_is_containerd_hash);
