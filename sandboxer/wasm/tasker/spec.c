@@ -309,6 +309,11 @@ kc_oci_spec_parse (const char *json, size_t len, struct kc_oci_spec *spec, kc_er
       return kc_error_wrap (err, "config.json");
     }
   linux_obj = get_typed (root, "linux", json_type_object, &wrong);
+  if (wrong)
+    {
+      kc_oci_spec_free (spec);
+      return bad (err, "config.json: linux is not an object");
+    }
   v = get_typed (linux_obj, "resources", json_type_object, &wrong);
   if (wrong || parse_resources_obj (v, &spec->resources, err) < 0)
     {

@@ -109,6 +109,7 @@ START_TEST (spec_errors)
   expect_bad ("{\"process\":{\"args\":[\"a\"],\"env\":[null]}}", "process.env[0] is not a string");
   expect_bad ("{\"process\":{\"args\":[\"a\"],\"cwd\":1}}", "process.cwd is not a string");
   expect_bad ("{\"process\":{\"args\":[\"a\"]},\"mounts\":{}}", "mounts is not an array");
+  expect_bad ("{\"process\":{\"args\":[\"a\"]},\"linux\":5}", "linux is not an object");
   expect_bad ("{\"process\":{\"args\":[\"a\"]},\"mounts\":[{\"source\":\"/x\"}]}", "mounts[0].destination");
   expect_bad ("{\"process\":{\"args\":[\"a\"]},\"linux\":{\"resources\":{\"memory\":{\"limit\":\"1G\"}}}}",
               "resources.memory.limit is not an integer");
