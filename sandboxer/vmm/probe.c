@@ -1,0 +1,167 @@
+/* The boot probe process: Task.Connect on agent.sock until the guest answers, one reboot (QMP
+   system_reset) after a first boot timeout, heartbeat bytes of "ready" on the ready fd so the
+   core's ready timer (re-armed on every byte) outlives a slow TCG boot. */
+#include "probe.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "proc.h"
+#include "qmp.h"
+#include "task.pb-c.h"
+#include "ttrpc/ttrpc.h"
+
+#define HEARTBEAT_SECS 8.0
+#define RETRY_SLEEP_MS 100
+
+struct probe
+{
+  const char *dir;
+  int pidfd;      /* QEMU */
+  size_t written; /* bytes of "ready\n" written so far */
+  double next_beat;
+};
+
+static double
+now_s (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static int
+qemu_alive (struct probe *p)
+{
+  struct pollfd pfd = { .fd = p->pidfd, .events = POLLIN };
+  return poll (&pfd, 1, 0) == 0;
+}
+
+/* One more byte of "ready" (never the final newline) to re-arm the core's timer. */
+static int
+heartbeat (struct probe *p)
+{
+  if (now_s () < p->next_beat || p->written >= 5)
+    return 0;
+  p->next_beat = now_s () + HEARTBEAT_SECS;
+  if (write (KC_READY_FD, "ready\n" + p->written, 1) != 1)
+    return -1; /* the core gave up on this start */
+  p->written++;
+  return 0;
+}
+
+/* 1: the guest answered (vmm-task answers Connect OK for any id), 0: not yet. */
+static int
+try_connect (const char *address, const char *id, double budget)
+{
+  Containerd__Task__V2__ConnectRequest req = CONTAINERD__TASK__V2__CONNECT_REQUEST__INIT;
+  uint8_t *reply = NULL;
+  size_t len = 0;
+  kc_error_t err = NULL;
+  req.id = (char *) id;
+  int ret = kc_ttrpc_call_sync (address, "containerd.task.v2.Task", "Connect", &req.base,
+                                (int64_t) (budget * 1e9), &reply, &len, &err);
+  free (reply);
+  kc_error_free (&err);
+  return ret == 0;
+}
+
+/* Returns 1 when the guest answered before deadline, 0 on timeout, -1 when QEMU or the core
+   went away. */
+static int
+wait_boot (struct probe *p, const char *address, const char *id, double deadline)
+{
+  while (now_s () < deadline)
+    {
+      if (!qemu_alive (p) || heartbeat (p) < 0)
+        return -1;
+      double budget = p->next_beat - now_s ();
+      if (budget > deadline - now_s ())
+        budget = deadline - now_s ();
+      if (budget < 0.2)
+        budget = 0.2;
+      double t0 = now_s ();
+      if (try_connect (address, id, budget))
+        return 1;
+      if (now_s () - t0 < 0.05)
+        usleep (RETRY_SLEEP_MS * 1000); /* refused: QEMU not listening yet */
+    }
+  return 0;
+}
+
+/* A reboot in the same QEMU (same pid): -no-reboot would turn it into an exit, so the reboot
+   action is switched to reset around it. */
+static int
+reboot_guest (struct probe *p, kc_error_t *err)
+{
+  static const char *const reset[] = { "{\"execute\":\"set-action\",\"arguments\":{\"reboot\":\"reset\"}}",
+                                       "{\"execute\":\"system_reset\"}", NULL };
+  static const char *const restore[] = { "{\"execute\":\"set-action\",\"arguments\":{\"reboot\":\"shutdown\"}}",
+                                         NULL };
+  char path[4096];
+  snprintf (path, sizeof (path), "%s/qmp.sock", p->dir);
+  if (vmm_qmp_run (path, reset, 2000, err) < 0)
+    return -1;
+  usleep (500 * 1000);
+  return vmm_qmp_run (path, restore, 2000, err);
+}
+
+static int
+finish (struct probe *p, int booted)
+{
+  if (booted > 0)
+    {
+      size_t rest = 6 - p->written;
+      if (write (KC_READY_FD, "ready\n" + p->written, rest) != (ssize_t) rest)
+        return 1;
+      kc_log_info ("boot probe: guest of %s answered Connect", p->dir);
+      return 0;
+    }
+  if (booted == 0)
+    {
+      kc_log_error ("boot probe: guest of %s did not answer in time; killing QEMU", p->dir);
+      pidfd_send_signal (p->pidfd, SIGKILL, NULL, 0);
+    }
+  return 1;
+}
+
+int
+vmm_probe_main (int argc, char **argv)
+{
+  kc_error_t err = NULL;
+  if (argc != 6)
+    {
+      fprintf (stderr, "usage: %s %s <sandbox-dir> <qemu-pid> <start-time> <timeout-secs>\n", argv[0], VMM_PROBE_FLAG);
+      return 2;
+    }
+  signal (SIGPIPE, SIG_IGN);
+  struct probe p = { .dir = argv[2], .pidfd = -1, .next_beat = now_s () + HEARTBEAT_SECS };
+  double timeout = strtod (argv[5], NULL);
+  const char *id = strrchr (p.dir, '/') ? strrchr (p.dir, '/') + 1 : p.dir;
+  char address[4096];
+  snprintf (address, sizeof (address), "unix://%s/agent.sock", p.dir);
+  if (kc_proc_open_verified ((pid_t) atoi (argv[3]), strtoull (argv[4], NULL, 10), &p.pidfd, &err) < 0)
+    {
+      kc_log_error ("boot probe: %s", err->msg);
+      return 1;
+    }
+  int booted = wait_boot (&p, address, id, now_s () + timeout);
+  if (booted == 0)
+    {
+      kc_log_warn ("boot probe: guest of %s not up after %.0f s; rebooting it once", p.dir, timeout);
+      if (reboot_guest (&p, &err) < 0)
+        kc_log_error ("boot probe: %s", err->msg);
+      else
+        booted = wait_boot (&p, address, id, now_s () + timeout);
+    }
+  kc_error_free (&err);
+  return finish (&p, booted);
+}

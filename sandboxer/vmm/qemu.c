@@ -1,0 +1,100 @@
+/* Builds the QEMU command line of docs/vmm.md: microvm, virtio-serial ports agent and stdio,
+   9p tag kuasar on <dir>/shared, QMP on <dir>/qmp.sock, console to <dir>/console.log. */
+#include "qemu.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ARGS 48
+#define TCG_APPEND                                                                                                   \
+  "console=ttyS0 quiet panic=-1 reboot=t tsc_early_khz=1000000 tsc=reliable no_timer_check lpj=1000000"
+#define KVM_APPEND "console=ttyS0 quiet panic=-1 reboot=t"
+
+void
+vmm_qemu_argv_free (char **argv)
+{
+  for (int i = 0; argv && argv[i]; i++)
+    free (argv[i]);
+  free (argv);
+}
+
+/* Appends one formatted argument; a failure poisons *n (> MAX_ARGS), which vmm_qemu_argv reports. */
+static void __attribute__ ((format (printf, 3, 4)))
+add (char **argv, int *n, const char *fmt, ...)
+{
+  va_list ap;
+  if (*n >= MAX_ARGS)
+    return;
+  va_start (ap, fmt);
+  if (vasprintf (&argv[*n], fmt, ap) < 0)
+    {
+      argv[*n] = NULL;
+      *n = MAX_ARGS + 1;
+    }
+  else
+    (*n)++;
+  va_end (ap);
+}
+
+static void
+add_ports (char **argv, int *n, const char *dir)
+{
+  add (argv, n, "-device");
+  add (argv, n, "virtio-serial-device");
+  add (argv, n, "-chardev");
+  add (argv, n, "socket,id=agent,path=%s/agent.sock,server=on,wait=off", dir);
+  add (argv, n, "-device");
+  add (argv, n, "virtserialport,chardev=agent,name=agent");
+  add (argv, n, "-chardev");
+  add (argv, n, "socket,id=stdio,path=%s/stdio.sock,server=on,wait=off", dir);
+  add (argv, n, "-device");
+  add (argv, n, "virtserialport,chardev=stdio,name=stdio");
+  add (argv, n, "-fsdev");
+  add (argv, n, "local,id=shared,path=%s/shared,security_model=none", dir);
+  add (argv, n, "-device");
+  add (argv, n, "virtio-9p-device,fsdev=shared,mount_tag=kuasar");
+  add (argv, n, "-qmp");
+  add (argv, n, "unix:%s/qmp.sock,server=on,wait=off", dir);
+}
+
+char **
+vmm_qemu_argv (const struct vmm_config *cfg, const char *qemu, const char *dir)
+{
+  char **argv = calloc (MAX_ARGS + 1, sizeof (char *));
+  int n = 0, kvm;
+  if (argv == NULL)
+    return NULL;
+  kvm = strcmp (vmm_accel_resolve (cfg->accel), "kvm") == 0;
+  add (argv, &n, "%s", qemu);
+  add (argv, &n, "-M");
+  add (argv, &n, "microvm,pit=on,pic=on,rtc=on");
+  add (argv, &n, "-accel");
+  add (argv, &n, "%s", kvm ? "kvm" : "tcg");
+  add (argv, &n, "-cpu");
+  add (argv, &n, "%s", kvm ? "host" : "max");
+  add (argv, &n, "-m");
+  add (argv, &n, "%u", cfg->memory_mib);
+  add (argv, &n, "-smp");
+  add (argv, &n, "%u", cfg->vcpus);
+  add (argv, &n, "-nodefaults");
+  add (argv, &n, "-no-user-config");
+  add (argv, &n, "-nographic");
+  add (argv, &n, "-serial");
+  add (argv, &n, "file:%s/console.log", dir);
+  add (argv, &n, "-kernel");
+  add (argv, &n, "%s", cfg->kernel);
+  add (argv, &n, "-initrd");
+  add (argv, &n, "%s", cfg->initrd);
+  add (argv, &n, "-append");
+  add (argv, &n, "%s", kvm ? KVM_APPEND : TCG_APPEND);
+  add_ports (argv, &n, dir);
+  add (argv, &n, "-no-reboot");
+  if (n >= MAX_ARGS)
+    {
+      vmm_qemu_argv_free (argv);
+      return NULL;
+    }
+  return argv;
+}

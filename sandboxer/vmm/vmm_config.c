@@ -1,0 +1,135 @@
+/* [vmm] config keys and their defaults; accel "auto" picks KVM only on a usable, non-PVM host. */
+#include "vmm_config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fsutil.h"
+#include "toml.h"
+
+static struct vmm_config config = { .memory_mib = 256, .vcpus = 1, .boot_timeout_secs = 30 };
+
+const struct vmm_config *
+vmm_config_get (void)
+{
+  return &config;
+}
+
+static int
+set_string (char **slot, const char *key, const struct kc_toml_value *v, int line, kc_error_t *err)
+{
+  if (v->type != KC_TOML_STRING || v->str[0] == '\0')
+    return kc_error_code (err, KC_INVALID_ARGUMENT, "line %d: [vmm] %s must be a non-empty string", line, key);
+  free (*slot);
+  *slot = strdup (v->str);
+  return *slot ? 0 : kc_error (err, ENOMEM, "strdup");
+}
+
+static int
+set_uint (unsigned *slot, const char *key, const struct kc_toml_value *v, int line, long max, kc_error_t *err)
+{
+  if (v->type != KC_TOML_INT || v->integer < 1 || v->integer > max)
+    return kc_error_code (err, KC_INVALID_ARGUMENT, "line %d: [vmm] %s must be an integer from 1 to %ld", line,
+                          key, max);
+  *slot = (unsigned) v->integer;
+  return 0;
+}
+
+static int
+on_key (const char *table, const char *key, const struct kc_toml_value *v, int line, void *userdata, kc_error_t *err)
+{
+  (void) userdata;
+  if (strcmp (table, "vmm") != 0)
+    return 0;
+  if (strcmp (key, "kernel") == 0)
+    return set_string (&config.kernel, key, v, line, err);
+  if (strcmp (key, "initrd") == 0)
+    return set_string (&config.initrd, key, v, line, err);
+  if (strcmp (key, "qemu") == 0)
+    return set_string (&config.qemu, key, v, line, err);
+  if (strcmp (key, "accel") == 0)
+    {
+      if (set_string (&config.accel, key, v, line, err) < 0)
+        return -1;
+      if (strcmp (config.accel, "auto") && strcmp (config.accel, "kvm") && strcmp (config.accel, "tcg"))
+        return kc_error_code (err, KC_INVALID_ARGUMENT, "line %d: [vmm] accel must be auto, kvm or tcg", line);
+      return 0;
+    }
+  if (strcmp (key, "memory_mib") == 0)
+    return set_uint (&config.memory_mib, key, v, line, 65536, err);
+  if (strcmp (key, "vcpus") == 0)
+    return set_uint (&config.vcpus, key, v, line, 64, err);
+  if (strcmp (key, "boot_timeout_secs") == 0)
+    return set_uint (&config.boot_timeout_secs, key, v, line, 600, err);
+  return 0; /* the core warns about keys it does not know either */
+}
+
+/* The initramfs meson builds next to us (build tree), else an installed one. */
+static char *
+default_initrd (void)
+{
+  char self[PATH_MAX], *slash, *p = NULL;
+  ssize_t n = readlink ("/proc/self/exe", self, sizeof (self) - 1);
+  if (n > 0)
+    {
+      self[n] = '\0';
+      if ((slash = strrchr (self, '/')) != NULL)
+        *slash = '\0';
+      if (asprintf (&p, "%s/guest/kuasar-guest.initrd", self) >= 0 && access (p, R_OK) == 0)
+        return p;
+      free (p);
+      if (asprintf (&p, "%s/../share/kuasar/kuasar-guest.initrd", self) >= 0 && access (p, R_OK) == 0)
+        return p;
+      free (p);
+    }
+  return strdup ("/opt/kuasar-c/kuasar-guest.initrd");
+}
+
+int
+vmm_config_load (const char *path, kc_error_t *err)
+{
+  if (path != NULL)
+    {
+      cleanup_free char *buf = NULL;
+      size_t len;
+      if (kc_read_file (path, &buf, &len, err) < 0 || kc_toml_parse (buf, len, on_key, NULL, err) < 0)
+        return kc_error_wrap (err, "config `%s`", path);
+    }
+  if (config.kernel == NULL && (config.kernel = strdup (VMM_DEFAULT_KERNEL)) == NULL)
+    return kc_error (err, ENOMEM, "strdup");
+  if (config.initrd == NULL && (config.initrd = default_initrd ()) == NULL)
+    return kc_error (err, ENOMEM, "initrd path");
+  if (config.accel == NULL && (config.accel = strdup ("auto")) == NULL)
+    return kc_error (err, ENOMEM, "strdup");
+  return 0;
+}
+
+static int
+cpu_has_virt (void)
+{
+  cleanup_free char *buf = NULL;
+  size_t len;
+  if (kc_read_file ("/proc/cpuinfo", &buf, &len, NULL) < 0)
+    return 0;
+  return strstr (buf, " vmx") != NULL || strstr (buf, " svm") != NULL;
+}
+
+const char *
+vmm_accel_resolve (const char *accel)
+{
+  if (strcmp (accel, "auto") != 0)
+    return accel;
+  int fd = open ("/dev/kvm", O_RDWR | O_CLOEXEC);
+  if (fd < 0)
+    return "tcg";
+  close (fd);
+  if (access ("/sys/module/kvm_pvm", F_OK) == 0 || !cpu_has_virt ())
+    return "tcg";
+  return "kvm";
+}
