@@ -10,6 +10,7 @@
 #include "task.pb-c.h"
 #include "task_events.h"
 #include "task_lost.h"
+#include "vmm.h"
 
 #define TASKER_SERVICE "containerd.task.v2.Task"
 
@@ -68,6 +69,7 @@ relay_done (int code, const char *message, const uint8_t *payload, size_t len, v
       event_base_once (shim->base, -1, EV_TIMEOUT, redial_cb, r, NULL);
       return;
     }
+  shim_vmm_after (shim, r->method, r->payload, r->len, code);
   if (code != KC_OK && strcmp (r->method, "Connect") == 0)
     {
       connect_local (r);
@@ -126,7 +128,15 @@ static void
 address_known (struct shim *shim, int code, const char *message, void *userdata)
 {
   struct relay *r = userdata;
+  kc_error_t err = NULL;
 
+  if (code == KC_OK && shim_vmm_before (shim, r->method, &r->payload, &r->len, &err) < 0)
+    {
+      kc_ttrpc_call_fail (r->call, &err);
+      kc_error_free (&err);
+      relay_free (r);
+      return;
+    }
   if (code == KC_OK)
     {
       relay_send (r);

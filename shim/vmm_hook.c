@@ -1,0 +1,114 @@
+/* The vmm relay hooks: recognise a vmm pod by its task address (<dir>/<id>/agent.sock; stdio.sock
+   and shared/ sit next to it), then per method: Create rewrite, Exec FIFOs, Delete cleanup. */
+#include "vmm.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "log.h"
+#include "shim.h"
+#include "task.pb-c.h"
+
+#define AGENT_SUFFIX "/agent.sock"
+
+/* <dir>/<id> of a vmm pod's task address, malloc'ed; NULL when the pod is not a vmm one. */
+static char *
+sandbox_dir (const struct shim *shim)
+{
+  const char *a = shim->task_address;
+  size_t n, s = strlen (AGENT_SUFFIX);
+  if (a == NULL)
+    return NULL;
+  if (strncmp (a, "ttrpc+unix://", 13) == 0)
+    a += 13;
+  else if (strncmp (a, "unix://", 7) == 0)
+    a += 7;
+  n = strlen (a);
+  if (n <= s || strcmp (a + n - s, AGENT_SUFFIX) != 0)
+    return NULL;
+  return strndup (a, n - s);
+}
+
+static int
+exec_before (const uint8_t *payload, size_t len, kc_error_t *err)
+{
+  char key[600];
+  Containerd__Task__V2__ExecProcessRequest *req
+      = containerd__task__v2__exec_process_request__unpack (NULL, len, payload);
+  if (req == NULL)
+    return kc_error_code (err, KC_INVALID_ARGUMENT, "malformed ExecProcessRequest");
+  snprintf (key, sizeof (key), "%s/%s", req->id, req->exec_id);
+  int ret = shim_vmm_stdio_add (key, req->stdin, req->stdout, req->stderr, err);
+  containerd__task__v2__exec_process_request__free_unpacked (req, NULL);
+  return ret;
+}
+
+int
+shim_vmm_before (struct shim *shim, const char *method, uint8_t **payload, size_t *len, kc_error_t *err)
+{
+  cleanup_free char *dir = sandbox_dir (shim), *shared = NULL;
+  kc_error_t cerr = NULL;
+  if (dir == NULL || method == NULL)
+    return 0;
+  if (shim_vmm_stdio_connect (shim->base, dir, &cerr) < 0)
+    {
+      kc_log_warn ("vmm stdio: %s", cerr->msg);
+      kc_error_free (&cerr);
+    }
+  if (asprintf (&shared, "%s/shared", dir) < 0)
+    return kc_error_code (err, KC_RESOURCE_EXHAUSTED, "out of memory");
+  if (strcmp (method, "Create") == 0)
+    return shim_vmm_create_prepare (shared, payload, len, err);
+  if (strcmp (method, "Exec") == 0)
+    return exec_before (*payload, *len, err);
+  return 0;
+}
+
+static void
+delete_after (const char *shared, const uint8_t *payload, size_t len)
+{
+  char key[600];
+  Containerd__Task__V2__DeleteRequest *req = containerd__task__v2__delete_request__unpack (NULL, len, payload);
+  if (req == NULL)
+    return;
+  if (req->exec_id && *req->exec_id)
+    {
+      snprintf (key, sizeof (key), "%s/%s", req->id, req->exec_id);
+      shim_vmm_stdio_remove (key);
+    }
+  else if (req->id && *req->id && !strchr (req->id, '/'))
+    {
+      shim_vmm_stdio_remove (req->id);
+      shim_vmm_container_remove (shared, req->id);
+    }
+  containerd__task__v2__delete_request__free_unpacked (req, NULL);
+}
+
+/* A failed Create leaves nothing behind (its payload was rewritten: the id is unchanged). */
+static void
+create_failed (const char *shared, const uint8_t *payload, size_t len)
+{
+  Containerd__Task__V2__CreateTaskRequest *req = containerd__task__v2__create_task_request__unpack (NULL, len, payload);
+  if (req == NULL)
+    return;
+  if (req->id && *req->id && !strchr (req->id, '/'))
+    {
+      shim_vmm_stdio_remove (req->id);
+      shim_vmm_container_remove (shared, req->id);
+    }
+  containerd__task__v2__create_task_request__free_unpacked (req, NULL);
+}
+
+void
+shim_vmm_after (struct shim *shim, const char *method, const uint8_t *payload, size_t len, int code)
+{
+  cleanup_free char *dir = sandbox_dir (shim), *shared = NULL;
+  if (dir == NULL || method == NULL || asprintf (&shared, "%s/shared", dir) < 0)
+    return;
+  if (strcmp (method, "Delete") == 0 && (code == KC_OK || code == KC_NOT_FOUND))
+    delete_after (shared, payload, len);
+  else if (strcmp (method, "Create") == 0 && code != KC_OK)
+    create_failed (shared, payload, len);
+}

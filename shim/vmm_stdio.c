@@ -1,0 +1,273 @@
+/* Container stdio of a vmm pod: one connection to stdio.sock carrying kc_mux frames, demuxed
+   to containerd's FIFOs (stdout/stderr), stdin FIFOs read into stdin frames. One pod per shim
+   process, so the state is this file's. */
+#include "vmm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "log.h"
+#include "stdio_mux.h"
+
+struct stream
+{
+  struct stream *next;
+  char *key;
+  int out_fd, err_fd, in_fd;
+  struct event *in_ev;
+};
+
+static struct
+{
+  struct event_base *base;
+  struct bufferevent *bev;
+  struct kc_mux_decoder dec;
+  struct stream *streams;
+} mux;
+
+static struct stream *
+find (const char *key, size_t key_len)
+{
+  for (struct stream *s = mux.streams; s; s = s->next)
+    if (strlen (s->key) == key_len && memcmp (s->key, key, key_len) == 0)
+      return s;
+  return NULL;
+}
+
+/* Writes all of data to a FIFO, waiting at most ~1 s for a slow reader (then drops). */
+static void
+write_fifo (int fd, const uint8_t *data, size_t len)
+{
+  while (len > 0)
+    {
+      ssize_t n = write (fd, data, len);
+      if (n < 0 && errno == EAGAIN)
+        {
+          struct pollfd p = { .fd = fd, .events = POLLOUT };
+          if (poll (&p, 1, 1000) <= 0)
+            return;
+          continue;
+        }
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return;
+      data += n, len -= (size_t) n;
+    }
+}
+
+static int
+on_frame (const struct kc_mux_frame *f, void *userdata)
+{
+  (void) userdata;
+  struct stream *s = find (f->key, f->key_len);
+  if (s == NULL)
+    return 0;
+  if (f->kind == KC_MUX_STDOUT && s->out_fd >= 0)
+    write_fifo (s->out_fd, f->data, f->data_len);
+  else if (f->kind == KC_MUX_STDERR && s->err_fd >= 0)
+    write_fifo (s->err_fd, f->data, f->data_len);
+  else if (f->kind == KC_MUX_CLOSE && f->data_len == 1)
+    {
+      int *fd = f->data[0] == KC_MUX_STDOUT ? &s->out_fd : f->data[0] == KC_MUX_STDERR ? &s->err_fd : NULL;
+      if (fd && *fd >= 0)
+        close (*fd), *fd = -1;
+    }
+  return 0;
+}
+
+static void
+drop_connection (void)
+{
+  bufferevent_free (mux.bev);
+  mux.bev = NULL;
+  kc_mux_decoder_free (&mux.dec);
+}
+
+static void
+on_read (struct bufferevent *bev, void *arg)
+{
+  (void) arg;
+  struct evbuffer *in = bufferevent_get_input (bev);
+  kc_error_t err = NULL;
+  size_t n = evbuffer_get_length (in);
+  uint8_t *buf = evbuffer_pullup (in, (ssize_t) n);
+  int ret = kc_mux_decoder_feed (&mux.dec, buf, n, on_frame, NULL, &err);
+  evbuffer_drain (in, n);
+  if (ret < 0)
+    {
+      kc_log_error ("vmm stdio: %s; reconnecting on the next task call", err->msg);
+      kc_error_free (&err);
+      drop_connection ();
+    }
+}
+
+static void
+on_event (struct bufferevent *bev, short what, void *arg)
+{
+  (void) bev, (void) arg;
+  if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+    {
+      kc_log_warn ("vmm stdio: connection to the VM closed");
+      drop_connection ();
+    }
+}
+
+int
+shim_vmm_stdio_connect (struct event_base *base, const char *sandbox_dir, kc_error_t *err)
+{
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  if (mux.bev != NULL)
+    return 0;
+  if (snprintf (sa.sun_path, sizeof (sa.sun_path), "%s/stdio.sock", sandbox_dir) >= (int) sizeof (sa.sun_path))
+    return kc_error_code (err, KC_INVALID_ARGUMENT, "stdio socket path too long");
+  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || connect (fd, (struct sockaddr *) &sa, sizeof (sa)) < 0)
+    {
+      int e = errno;
+      if (fd >= 0)
+        close (fd);
+      return kc_error (err, e, "connect `%s`", sa.sun_path);
+    }
+  evutil_make_socket_nonblocking (fd);
+  mux.base = base;
+  mux.bev = bufferevent_socket_new (base, fd, BEV_OPT_CLOSE_ON_FREE);
+  if (mux.bev == NULL)
+    {
+      close (fd);
+      return kc_error (err, ENOMEM, "bufferevent");
+    }
+  kc_mux_decoder_init (&mux.dec);
+  bufferevent_setcb (mux.bev, on_read, NULL, on_event, NULL);
+  bufferevent_enable (mux.bev, EV_READ);
+  kc_log_info ("vmm stdio: connected to %s", sa.sun_path);
+  return 0;
+}
+
+static void
+send_frame (const char *key, uint8_t kind, const uint8_t *data, size_t len)
+{
+  struct kc_mux_frame f = { kind, key, strlen (key), data, len };
+  uint8_t *buf = NULL;
+  size_t n = 0;
+  kc_error_t err = NULL;
+  if (mux.bev == NULL)
+    return;
+  if ((kind == KC_MUX_CLOSE ? kc_mux_close_encode (key, KC_MUX_STDIN, &buf, &n, &err)
+                            : kc_mux_frame_encode (&f, &buf, &n, &err))
+      < 0)
+    {
+      kc_log_error ("vmm stdio: %s", err->msg);
+      kc_error_free (&err);
+      return;
+    }
+  bufferevent_write (mux.bev, buf, n);
+  free (buf);
+}
+
+static void
+on_stdin (evutil_socket_t fd, short what, void *arg)
+{
+  (void) what;
+  struct stream *s = arg;
+  uint8_t buf[32768];
+  ssize_t n = read (fd, buf, sizeof (buf));
+  if (n < 0 && (errno == EAGAIN || errno == EINTR))
+    return;
+  if (n > 0)
+    {
+      send_frame (s->key, KC_MUX_STDIN, buf, (size_t) n);
+      return;
+    }
+  send_frame (s->key, KC_MUX_CLOSE, NULL, 0);
+  event_free (s->in_ev);
+  s->in_ev = NULL;
+  close (s->in_fd);
+  s->in_fd = -1;
+}
+
+/* Output FIFOs: write-only when containerd already reads them, else read-write (never ENXIO). */
+static int
+open_out (const char *path)
+{
+  if (path == NULL || *path == '\0')
+    return -1;
+  int fd = open (path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  return fd >= 0 ? fd : open (path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+}
+
+static int
+open_stdin (struct stream *s, const char *path, kc_error_t *err)
+{
+  if (path == NULL || *path == '\0')
+    return 0;
+  /* Read-write: holding a writer ourselves, a read never sees EOF before containerd opened it. */
+  s->in_fd = open (path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (s->in_fd < 0)
+    return kc_error (err, errno, "open stdin `%s`", path);
+  s->in_ev = event_new (mux.base, s->in_fd, EV_READ | EV_PERSIST, on_stdin, s);
+  if (s->in_ev == NULL || event_add (s->in_ev, NULL) < 0)
+    return kc_error_code (err, KC_INTERNAL, "watch stdin `%s`", path);
+  return 0;
+}
+
+static void
+stream_free (struct stream *s)
+{
+  if (s->in_ev)
+    event_free (s->in_ev);
+  if (s->in_fd >= 0)
+    close (s->in_fd);
+  if (s->out_fd >= 0)
+    close (s->out_fd);
+  if (s->err_fd >= 0)
+    close (s->err_fd);
+  free (s->key);
+  free (s);
+}
+
+int
+shim_vmm_stdio_add (const char *key, const char *in, const char *out, const char *errp, kc_error_t *err)
+{
+  shim_vmm_stdio_remove (key);
+  struct stream *s = calloc (1, sizeof (*s));
+  if (s == NULL || (s->key = strdup (key)) == NULL)
+    {
+      free (s);
+      return kc_error (err, ENOMEM, "stdio stream");
+    }
+  s->in_fd = -1;
+  s->out_fd = open_out (out);
+  s->err_fd = open_out (errp);
+  if (open_stdin (s, in, err) < 0)
+    {
+      stream_free (s);
+      return -1;
+    }
+  s->next = mux.streams;
+  mux.streams = s;
+  return 0;
+}
+
+void
+shim_vmm_stdio_remove (const char *key)
+{
+  for (struct stream **p = &mux.streams; *p; p = &(*p)->next)
+    if (strcmp ((*p)->key, key) == 0)
+      {
+        struct stream *s = *p;
+        *p = s->next;
+        stream_free (s);
+        return;
+      }
+}
