@@ -69,6 +69,23 @@ def wasm_sandboxer(e2e_session):
     return sb.start()
 
 
+@pytest.fixture(scope="module")
+def vmm_sandboxer(e2e_session):
+    """vmm-sandboxer with the guest kernel of scripts/setup-vmm.sh and the initramfs meson built."""
+    kernel = "/opt/kuasar-c/guest-kernel/vmlinux"
+    if not os.path.exists(kernel):
+        pytest.fail(f"{kernel} missing: run scripts/setup-vmm.sh, then reconfigure the build")
+    initrd = os.path.join(util.build_dir(), "sandboxer/vmm/guest/kuasar-guest.initrd")
+    if not os.path.exists(initrd):
+        pytest.fail(f"{initrd} missing: run scripts/setup-vmm.sh and reconfigure/rebuild (meson)")
+    cfg = os.path.join(e2e_session.tmp, "vmm-sandboxer.toml")
+    with open(cfg, "w") as f:
+        f.write(f'[vmm]\nkernel = "{kernel}"\ninitrd = "{initrd}"\nboot_timeout_secs = 40\n')
+    sb = Sandboxer(e2e_session, "vmm", extra_args=["--config", cfg])
+    e2e_session.on_close(sb.stop, 20)
+    return sb.start()
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield

@@ -1,0 +1,92 @@
+"""kuasar-vmm pods through a private containerd 1.7: containerd -> containerd-shim-kuasar-vmm-v2 ->
+vmm-sandboxer -> QEMU micro-VM (TCG here) -> vmm-task. Host-network pods (the guest has no network).
+
+Needs scripts/setup-vmm.sh (guest kernel) and, in $KC_BUILD_DIR, shim/containerd-shim-kuasar-vmm-v2,
+sandboxer/vmm/vmm-sandboxer and sandboxer/vmm/guest/kuasar-guest.initrd."""
+import os
+import subprocess
+import time
+
+import grpc
+import pytest
+
+HANDLER = "kuasar-vmm"
+
+
+@pytest.fixture(scope="module")
+def vmm(vmm_sandboxer, containerd17):
+    containerd17.require_kuasar("vmm")
+    return containerd17
+
+
+@pytest.fixture(scope="module")
+def pod(vmm):
+    t0 = time.monotonic()
+    p = vmm.cri.run_pod("vmm-main", runtime_handler=HANDLER, host_network=True)
+    print(f"RunPodSandbox -> READY: {time.monotonic() - t0:.2f} s")
+    yield p
+    try:
+        p.stop()
+        p.remove()
+    except grpc.RpcError:
+        pass
+
+
+def qemu_pids(vmm_sandboxer):
+    out = subprocess.run(["pgrep", "-f", vmm_sandboxer.dir], capture_output=True, text=True).stdout
+    pids = []
+    for pid in out.split():
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if b"qemu-system" in f.read().split(b"\0")[0]:
+                    pids.append(int(pid))
+        except OSError:
+            pass
+    return pids
+
+
+def test_pod_is_ready(vmm, pod, vmm_sandboxer):
+    st = pod.status(verbose=True).status
+    assert st.state == vmm.cri.pb.PodSandboxState.Value("SANDBOX_READY")
+    assert len(qemu_pids(vmm_sandboxer)) == 1
+
+
+def test_echo_log_and_exit_code(vmm, pod):
+    t0 = time.monotonic()
+    c = pod.create_container("hello", vmm.images["busybox"], command=["sh", "-c"],
+                             args=["echo hello from vmm; exit 7"]).start()
+    print(f"CreateContainer+Start: {time.monotonic() - t0:.2f} s")
+    st = c.wait("CONTAINER_EXITED", timeout=60)
+    assert st.exit_code == 7
+    c.wait_log("hello from vmm\n", stream="stdout", timeout=20)
+    c.remove()
+
+
+def test_exec_sync_and_stop(vmm, pod):
+    c = pod.create_container("sleeper", vmm.images["busybox"], command=["sleep", "1000"]).start()
+    c.wait("CONTAINER_RUNNING", timeout=60)
+    r = c.exec_sync(["echo", "hi"], timeout=30)
+    assert r.exit_code == 0
+    assert r.stdout == b"hi\n"
+    c.stop(timeout=5)
+    st = c.wait("CONTAINER_EXITED", timeout=30)
+    assert st.exit_code == 137
+    c.remove()
+
+
+def test_stop_remove_pod_leaves_nothing(vmm, pod, vmm_sandboxer):
+    pod.stop()
+    deadline = time.monotonic() + 30
+    while qemu_pids(vmm_sandboxer) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert qemu_pids(vmm_sandboxer) == []
+    pod.remove()
+    with open("/proc/self/mountinfo") as f:
+        assert vmm_sandboxer.dir not in f.read()
+    assert not os.path.exists(os.path.join(vmm_sandboxer.dir, pod.id))
+
+
+def test_zz_nothing_left(vmm, e2e_session):
+    vmm.cri.remove_everything()
+    left = e2e_session.leaks_besides_daemons()
+    assert not left, "left behind after every pod was removed:\n" + "\n".join(left)
