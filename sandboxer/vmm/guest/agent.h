@@ -38,5 +38,9 @@ void kc_agent_exit_soon (struct kc_agent *a);
 /* service.c */
 int kc_vmm_service_register (struct kc_agent *a, kc_error_t *err);
 void kc_vmm_service_proc_exited (struct kc_vproc *p);
+/* service_cgroup.c: Stats, Pause, Resume from the guest cgroup. */
+void kc_vmm_service_stats (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata);
+void kc_vmm_service_pause (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata);
+void kc_vmm_service_resume (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "cleanup.h"
 #include "containerd_task_types.pb-c.h"
+#include "guest_cgroup.h"
 #include "log.h"
 #include "process.h"
 
@@ -97,8 +98,10 @@ stdio_plumb (kc_stdio_relay *relay, struct kc_vproc *p, int terminal, int child[
   return 0;
 }
 
+/* The child joins cgroup cg_id (when not NULL) while it waits for Start, before its exec. */
 static int
-proc_spawn (kc_stdio_relay *relay, struct kc_vproc *p, struct kc_vspawn *sp, int terminal, kc_error_t *err)
+proc_spawn (kc_stdio_relay *relay, struct kc_vproc *p, struct kc_vspawn *sp, int terminal, const char *cg_id,
+            kc_error_t *err)
 {
   int ret;
 
@@ -107,6 +110,12 @@ proc_spawn (kc_stdio_relay *relay, struct kc_vproc *p, struct kc_vspawn *sp, int
   ret = kc_vspawn_run (sp, &p->pid, &p->start_fd, err);
   for (int i = 0; i < 3; i++)
     close (sp->stdio[i]);
+  if (ret == 0 && cg_id != NULL && kc_gcg_add (cg_id, p->pid, err) < 0)
+    {
+      close (p->start_fd); /* the child exits 137 unstarted; the SIGCHLD handler reaps it */
+      p->start_fd = -1;
+      ret = -1;
+    }
   if (ret < 0)
     kc_stdio_relay_remove (relay, p->key);
   return ret;
@@ -169,18 +178,21 @@ kc_vcontainer_create (const struct kc_vcreate *cfg, kc_stdio_relay *relay, struc
   if (c == NULL)
     return kc_error (err, ENOMEM, "create");
   c->init.start_fd = -1;
-  if (container_prepare (cfg, c, err) < 0)
+  if (container_prepare (cfg, c, err) < 0 || kc_gcg_create (c->id, &c->spec.resources, &c->has_cgroup, err) < 0)
     goto fail;
   sp.process = &c->spec.process;
   sp.spec = &c->spec;
   sp.rootfs = c->rootfs;
   sp.bundle = c->bundle;
-  if (proc_spawn (relay, &c->init, &sp, cfg->terminal || c->spec.process.terminal, err) < 0)
+  if (proc_spawn (relay, &c->init, &sp, cfg->terminal || c->spec.process.terminal, c->has_cgroup ? c->id : NULL, err)
+      < 0)
     goto fail;
   c->pidns = pidns_inode (c->init.pid);
   *out = c;
   return 0;
 fail:
+  if (c->has_cgroup)
+    kc_gcg_remove (c->id);
   proc_clear (&c->init);
   kc_vmm_spec_free (&c->spec);
   free (c->id), free (c->bundle), free (c->rootfs), free (c);
@@ -209,7 +221,7 @@ kc_vcontainer_exec (struct kc_vcontainer *c, kc_stdio_relay *relay, const char *
     {
       sp.process = &p->exec_process;
       sp.join_pid = c->init.pid;
-      if (proc_spawn (relay, p, &sp, terminal || p->exec_process.terminal, err) == 0)
+      if (proc_spawn (relay, p, &sp, terminal || p->exec_process.terminal, c->has_cgroup ? c->id : NULL, err) == 0)
         {
           p->next = c->execs;
           c->execs = p;
@@ -243,6 +255,26 @@ kc_vproc_start (struct kc_vproc *p, kc_error_t *err)
   return 0;
 }
 
+/* Frozen v1 tasks die only once thawed (runc thaws after a SIGKILL too). */
+static void
+thaw_if_killed (struct kc_vcontainer *c, int sig)
+{
+  if (sig != SIGKILL || c->init.status != CONTAINERD__V1__TYPES__STATUS__PAUSED)
+    return;
+  if (kc_gcg_freeze (c->id, 0, NULL) == 0)
+    c->init.status = CONTAINERD__V1__TYPES__STATUS__RUNNING;
+}
+
+int
+kc_vcontainer_kill (struct kc_vcontainer *c, struct kc_vproc *p, int sig, kc_error_t *err)
+{
+  if (kc_vproc_kill (p, sig, err) < 0)
+    return -1;
+  if (p == &c->init)
+    thaw_if_killed (c, sig);
+  return 0;
+}
+
 int
 kc_vproc_kill (struct kc_vproc *p, int sig, kc_error_t *err)
 {
@@ -253,8 +285,8 @@ kc_vproc_kill (struct kc_vproc *p, int sig, kc_error_t *err)
   return 0;
 }
 
-int
-kc_vcontainer_pids (struct kc_vcontainer *c, pid_t **pids, size_t *n)
+static int
+pidns_pids (struct kc_vcontainer *c, pid_t **pids, size_t *n)
 {
   DIR *d = opendir ("/proc");
   struct dirent *e;
@@ -283,6 +315,31 @@ kc_vcontainer_pids (struct kc_vcontainer *c, pid_t **pids, size_t *n)
 }
 
 int
+kc_vcontainer_pids (struct kc_vcontainer *c, pid_t **pids, size_t *n)
+{
+  if (c->has_cgroup && kc_gcg_pids (c->id, pids, n) == 0)
+    return 0;
+  free (*pids);
+  *pids = NULL;
+  return pidns_pids (c, pids, n);
+}
+
+int
+kc_vcontainer_pause (struct kc_vcontainer *c, int pause, kc_error_t *err)
+{
+  int want = pause ? CONTAINERD__V1__TYPES__STATUS__RUNNING : CONTAINERD__V1__TYPES__STATUS__PAUSED;
+
+  if (c->init.status != want)
+    return kc_error_code (err, KC_FAILED_PRECONDITION, "container `%s` is not %s", c->id, pause ? "running" : "paused");
+  if (!c->has_cgroup)
+    return kc_error_code (err, KC_FAILED_PRECONDITION, "container `%s` has no cgroup", c->id);
+  if (kc_gcg_freeze (c->id, pause, err) < 0)
+    return -1;
+  c->init.status = pause ? CONTAINERD__V1__TYPES__STATUS__PAUSED : CONTAINERD__V1__TYPES__STATUS__RUNNING;
+  return 0;
+}
+
+int
 kc_vcontainer_kill_all (struct kc_vcontainer *c, int sig, kc_error_t *err)
 {
   cleanup_free pid_t *pids = NULL;
@@ -294,6 +351,7 @@ kc_vcontainer_kill_all (struct kc_vcontainer *c, int sig, kc_error_t *err)
     return kc_vproc_kill (&c->init, sig, err);
   for (size_t i = 0; i < n; i++)
     kill (pids[i], sig);
+  thaw_if_killed (c, sig);
   return 0;
 }
 
@@ -350,6 +408,8 @@ kc_vcontainer_free (struct kc_vcontainer *c, kc_stdio_relay *relay)
   kc_stdio_relay_remove (relay, c->init.key);
   proc_clear (&c->init);
   kc_vmm_spec_free (&c->spec);
+  if (c->has_cgroup)
+    kc_gcg_remove (c->id);
   free (c->id);
   free (c->bundle);
   free (c->rootfs);

@@ -1,5 +1,5 @@
 /* vmm-task's model of the containers of its VM: init and exec processes, their states, stdio
-   registration with the relay, and the pid namespace used for Kill(all) and Pids. */
+   registration with the relay, and the guest cgroup (or pid namespace) for Kill(all) and Pids. */
 #ifndef KC_VMM_CONTAINER_H
 #define KC_VMM_CONTAINER_H
 
@@ -30,7 +30,8 @@ struct kc_vcontainer
 {
   char *id, *bundle, *rootfs;
   struct kc_vmm_spec spec;
-  ino_t pidns; /* inode of the init's pid namespace */
+  ino_t pidns;    /* inode of the init's pid namespace */
+  int has_cgroup; /* kuasar/<id> exists in the guest's cgroup hierarchies */
   struct kc_vproc init;
   struct kc_vproc *execs;
   struct kc_vcontainer *next;
@@ -53,10 +54,14 @@ int kc_vcontainer_exec (struct kc_vcontainer *c, kc_stdio_relay *relay, const ch
 struct kc_vproc *kc_vcontainer_proc (struct kc_vcontainer *c, const char *exec_id);
 int kc_vproc_start (struct kc_vproc *p, kc_error_t *err);
 int kc_vproc_kill (struct kc_vproc *p, int sig, kc_error_t *err);
-/* Signals every process of c's pid namespace. */
+/* Signals p of c; a SIGKILLed paused init is thawed so that it dies. */
+int kc_vcontainer_kill (struct kc_vcontainer *c, struct kc_vproc *p, int sig, kc_error_t *err);
+/* Signals every process of c's cgroup (its pid namespace without one). */
 int kc_vcontainer_kill_all (struct kc_vcontainer *c, int sig, kc_error_t *err);
-/* The pids (guest view) in c's pid namespace; malloc'ed. */
+/* The pids (guest view) of c's cgroup (pid namespace); malloc'ed. */
 int kc_vcontainer_pids (struct kc_vcontainer *c, pid_t **pids, size_t *n);
+/* Freezes / thaws c's cgroup; the init goes PAUSED / RUNNING. */
+int kc_vcontainer_pause (struct kc_vcontainer *c, int pause, kc_error_t *err);
 void kc_vproc_exited (struct kc_vproc *p, int wstatus);
 int kc_vcontainer_alive (const struct kc_vcontainer *c);
 /* Removes a stopped exec (FAILED_PRECONDITION otherwise). */

@@ -1,4 +1,4 @@
-/* vmm-task: PID 1 of a kuasar micro-VM. Early init (mounts, modules, the 9p share), then the
+/* vmm-task: PID 1 of a kuasar micro-VM. Early init (root switch, mounts, modules, the 9p share), then the
    Task API on the "agent" virtio-serial port until Shutdown powers the VM off. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +9,7 @@
 #include "agent.h"
 #include "init.h"
 #include "log.h"
+#include "root_switch.h"
 #include "vport.h"
 
 #define KC_VMM_PORT_WAIT_MS 10000
@@ -24,9 +25,14 @@ uptime_s (void)
 static int
 early_init (char **agent_dev, char **stdio_dev, kc_error_t *err)
 {
-  if (kc_init_mount_basics (err) < 0)
+  /* First: the copy must see the initramfs alone. Its error is logged once the console exists. */
+  int switched = kc_init_switch_root (err);
+
+  if (kc_init_mount_basics (switched < 0 ? NULL : err) < 0)
     return -1;
   kc_init_console ();
+  if (switched < 0)
+    return -1;
   if (kc_init_load_modules (err) < 0)
     return -1;
   if (kc_init_mount_shared (err) < 0)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -195,15 +196,19 @@ bind_etc_files (const char *rootfs, const char *bundle, kc_error_t *err)
   return 0;
 }
 
+/* runc's pivot_root (".", "."): the old root ends up stacked under the new one and is detached,
+   so no guest mount (other containers' rootfs under the share included) stays in the namespace. */
 static int
 enter_root (const char *rootfs, int readonly, kc_error_t *err)
 {
   if (chdir (rootfs) < 0)
     return kc_error (err, errno, "chdir `%s`", rootfs);
-  if (mount (rootfs, "/", NULL, MS_MOVE, NULL) < 0)
-    return kc_error (err, errno, "move `%s` to /", rootfs);
-  if (chroot (".") < 0 || chdir ("/") < 0)
-    return kc_error (err, errno, "chroot `%s`", rootfs);
+  if (syscall (SYS_pivot_root, ".", ".") < 0)
+    return kc_error (err, errno, "pivot_root to `%s`", rootfs);
+  if (umount2 (".", MNT_DETACH) < 0)
+    return kc_error (err, errno, "detach the guest root");
+  if (chdir ("/") < 0)
+    return kc_error (err, errno, "chdir /");
   if (readonly && mount (NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
     return kc_error (err, errno, "remount / read-only");
   return 0;

@@ -147,7 +147,7 @@ handle_start (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *use
 static int
 delete_proc (struct kc_agent *a, struct kc_vcontainer *c, struct kc_vproc *p, kc_error_t *err)
 {
-  if (p->status == CONTAINERD__V1__TYPES__STATUS__RUNNING)
+  if (p->status == CONTAINERD__V1__TYPES__STATUS__RUNNING || p->status == CONTAINERD__V1__TYPES__STATUS__PAUSED)
     return kc_error_code (err, KC_FAILED_PRECONDITION, "process %d of `%s` is still running", (int) p->pid, c->id);
   if (p->exec_id == NULL && kc_vcontainer_alive (c) && c->init.status != CONTAINERD__V1__TYPES__STATUS__CREATED)
     return kc_error_code (err, KC_FAILED_PRECONDITION, "container `%s` still has running execs", c->id);
@@ -275,7 +275,7 @@ handle_kill (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *user
     kc_error_code (&err, KC_INVALID_ARGUMENT, "invalid signal %u", req->signal);
   else if (p != NULL)
     ret = req->all && p->exec_id == NULL ? kc_vcontainer_kill_all (c, (int) req->signal, &err)
-                                         : kc_vproc_kill (p, (int) req->signal, &err);
+                                         : kc_vcontainer_kill (c, p, (int) req->signal, &err);
   FREE_REQ (containerd__task__v2__kill_request);
   if (ret < 0)
     return fail (call, &err);
@@ -385,8 +385,8 @@ static const struct method methods[] = {
   { "Start", handle_start },
   { "Delete", handle_delete },
   { "Pids", handle_pids },
-  { "Pause", handle_unimplemented },
-  { "Resume", handle_unimplemented },
+  { "Pause", kc_vmm_service_pause },
+  { "Resume", kc_vmm_service_resume },
   { "Checkpoint", handle_unimplemented },
   { "Kill", handle_kill },
   { "Exec", handle_exec },
@@ -394,7 +394,7 @@ static const struct method methods[] = {
   { "CloseIO", handle_close_io },
   { "Update", handle_unimplemented },
   { "Wait", handle_wait },
-  { "Stats", handle_unimplemented },
+  { "Stats", kc_vmm_service_stats },
   { "Connect", handle_connect },
   { "Shutdown", handle_shutdown },
 };

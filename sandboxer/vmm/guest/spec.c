@@ -143,6 +143,37 @@ mounts_parse (struct json_object *arr, struct kc_vmm_spec *spec, kc_error_t *err
   return 0;
 }
 
+static int64_t
+int_member (struct json_object *obj, const char *key, int *present, int *wrong)
+{
+  struct json_object *v = member (obj, key, json_type_int, wrong);
+
+  if (v != NULL && present != NULL)
+    *present = 1;
+  return v != NULL ? json_object_get_int64 (v) : 0;
+}
+
+/* linux.resources.memory.limit and cpu.{quota,period,shares}; the rest is not applied. */
+static int
+resources_parse (struct json_object *lnx, struct kc_vmm_resources *res, kc_error_t *err)
+{
+  int wrong = 0;
+  struct json_object *r = member (lnx, "resources", json_type_object, &wrong);
+  struct json_object *mem = member (r, "memory", json_type_object, &wrong);
+  struct json_object *cpu = member (r, "cpu", json_type_object, &wrong);
+  int64_t period, shares;
+
+  res->memory_limit = int_member (mem, "limit", &res->has_memory_limit, &wrong);
+  res->cpu_quota = int_member (cpu, "quota", &res->has_cpu_quota, &wrong);
+  period = int_member (cpu, "period", NULL, &wrong);
+  shares = int_member (cpu, "shares", NULL, &wrong);
+  if (wrong || period < 0 || shares < 0)
+    return kc_error_code (err, KC_INVALID_ARGUMENT, "linux.resources: a field has the wrong type or sign");
+  res->cpu_period = (uint64_t) period;
+  res->cpu_shares = (uint64_t) shares;
+  return 0;
+}
+
 static int
 spec_obj_parse (struct json_object *root, struct kc_vmm_spec *spec, kc_error_t *err)
 {
@@ -161,6 +192,8 @@ spec_obj_parse (struct json_object *root, struct kc_vmm_spec *spec, kc_error_t *
         spec->root_readonly = json_object_get_boolean (v);
     }
   if ((v = member (root, "mounts", json_type_array, &wrong)) != NULL && mounts_parse (v, spec, err) < 0)
+    return kc_error_wrap (err, "config.json");
+  if (resources_parse (member (root, "linux", json_type_object, &wrong), &spec->resources, err) < 0)
     return kc_error_wrap (err, "config.json");
   if (wrong)
     return kc_error_code (err, KC_INVALID_ARGUMENT, "config.json: a field has the wrong type");

@@ -1,5 +1,6 @@
 /* The part of an OCI runtime spec (config.json) vmm-task runs: process (args, env, cwd, user,
-   terminal), hostname, root path and mounts; plus mount option strings → mount(2) flags. */
+   terminal), hostname, root path, mounts and linux.resources (memory limit, cpu); plus mount
+   option strings → mount(2) flags. */
 #ifndef KC_VMM_SPEC_H
 #define KC_VMM_SPEC_H
 
@@ -27,6 +28,16 @@ struct kc_vmm_mount
   char **options;                    /* NULL-terminated */
 };
 
+/* linux.resources: what the guest cgroup applies. */
+struct kc_vmm_resources
+{
+  int has_memory_limit, has_cpu_quota;
+  int64_t memory_limit; /* bytes, -1 unlimited */
+  int64_t cpu_quota;    /* us per period, -1 unlimited */
+  uint64_t cpu_period;  /* us, 0 when absent */
+  uint64_t cpu_shares;  /* 0 when absent */
+};
+
 struct kc_vmm_spec
 {
   struct kc_vmm_process process;
@@ -35,6 +46,7 @@ struct kc_vmm_spec
   int root_readonly;
   struct kc_vmm_mount *mounts;
   size_t nmounts;
+  struct kc_vmm_resources resources;
 };
 
 int kc_vmm_spec_parse (const char *json, size_t len, struct kc_vmm_spec *spec, kc_error_t *err);

@@ -1,6 +1,7 @@
 /* Boot test of the vmm guest: QEMU microvm with our vmlinux + initramfs, then the Task API over
-   the "agent" port (Connect/Create/Start/Wait/Exec/Pids/Kill/Delete/Shutdown) and container
-   output read from the "stdio" port through the mux decoder. Prints the boot-to-agent time. */
+   the "agent" port (Connect/Create/Start/Wait/Exec/Pids/Stats/Pause/Resume/Kill/Delete/Shutdown,
+   a memory limit and an OOM kill in the guest cgroup) and container output read from the
+   "stdio" port through the mux decoder. Prints the boot-to-agent time. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 
 #include <event2/event.h>
 
+#include "cgroups_metrics.pb-c.h"
 #include "stdio_mux.h"
 #include "task.pb-c.h"
 #include "ttrpc/ttrpc.h"
@@ -76,8 +78,11 @@ write_text (const char *path, const char *text)
   CHECK (f != NULL && fputs (text, f) >= 0 && fclose (f) == 0, "write %s", path);
 }
 
+#define C2_LIMIT (32 * 1024 * 1024)
+
+/* extra is "" or a JSON member (with its leading comma) for config.json's top level. */
 static void
-make_container (const char *id, const char *script)
+make_container (const char *id, const char *script, const char *extra)
 {
   char path[256], json[2048];
 
@@ -94,8 +99,8 @@ make_container (const char *id, const char *script)
             "\"cwd\":\"/\",\"user\":{\"uid\":0,\"gid\":0}},\"root\":{\"path\":\"rootfs\"},\"hostname\":\"%s\","
             "\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
             "{\"destination\":\"/etc/hosts\",\"type\":\"bind\",\"source\":\"/var/lib/nowhere/hosts\","
-            "\"options\":[\"rbind\",\"ro\"]}]}",
-            script, id);
+            "\"options\":[\"rbind\",\"ro\"]}]%s}",
+            script, id, extra);
   snprintf (path, sizeof (path), "%s/shared/%s/config.json", tmp, id);
   write_text (path, json);
 }
@@ -321,6 +326,66 @@ run_container (const char *id, const char *expect)
   return status;
 }
 
+/* Stats of the running c2: its guest cgroup's limit, some memory in use, at least its init. */
+static void
+check_stats (const char *id)
+{
+  Containerd__Task__V2__StatsRequest req = CONTAINERD__TASK__V2__STATS_REQUEST__INIT;
+  Containerd__Task__V2__StatsResponse *resp;
+  Io__Containerd__Cgroups__V1__Metrics *m;
+  struct reply r;
+
+  req.id = (char *) id;
+  r = call ("Stats", &req.base, 10);
+  resp = containerd__task__v2__stats_response__unpack (NULL, r.len, r.payload);
+  CHECK (resp != NULL && resp->stats != NULL && strcmp (resp->stats->type_url, "io.containerd.cgroups.v1.Metrics") == 0,
+         "Stats answers a v1 Metrics Any");
+  m = io__containerd__cgroups__v1__metrics__unpack (NULL, resp->stats->value.len, resp->stats->value.data);
+  CHECK (m != NULL && m->memory != NULL && m->memory->usage != NULL, "Metrics has memory usage");
+  CHECK (m->memory->usage->limit == C2_LIMIT, "memory limit %llu, want %d",
+         (unsigned long long) m->memory->usage->limit, C2_LIMIT);
+  CHECK (m->memory->usage->usage > 0, "memory usage > 0");
+  CHECK (m->pids != NULL && m->pids->current >= 1, "pids.current >= 1");
+  printf ("stats of %s: memory %llu / %llu, pids %llu\n", id, (unsigned long long) m->memory->usage->usage,
+          (unsigned long long) m->memory->usage->limit, (unsigned long long) m->pids->current);
+  io__containerd__cgroups__v1__metrics__free_unpacked (m, NULL);
+  containerd__task__v2__stats_response__free_unpacked (resp, NULL);
+  free (r.payload);
+}
+
+static int
+state_of (const char *id)
+{
+  Containerd__Task__V2__StateRequest req = CONTAINERD__TASK__V2__STATE_REQUEST__INIT;
+  Containerd__Task__V2__StateResponse *resp;
+  struct reply r;
+  int status;
+
+  req.id = (char *) id;
+  r = call ("State", &req.base, 10);
+  resp = containerd__task__v2__state_response__unpack (NULL, r.len, r.payload);
+  CHECK (resp != NULL, "State decodes");
+  status = (int) resp->status;
+  containerd__task__v2__state_response__free_unpacked (resp, NULL);
+  free (r.payload);
+  return status;
+}
+
+/* The guest freezer: Pause → PAUSED, Resume → RUNNING. */
+static void
+pause_resume (const char *id)
+{
+  Containerd__Task__V2__PauseRequest pr = CONTAINERD__TASK__V2__PAUSE_REQUEST__INIT;
+  Containerd__Task__V2__ResumeRequest rr = CONTAINERD__TASK__V2__RESUME_REQUEST__INIT;
+
+  pr.id = (char *) id;
+  free (call ("Pause", &pr.base, 10).payload);
+  CHECK (state_of (id) == CONTAINERD__V1__TYPES__STATUS__PAUSED, "paused");
+  rr.id = (char *) id;
+  free (call ("Resume", &rr.base, 10).payload);
+  CHECK (state_of (id) == CONTAINERD__V1__TYPES__STATUS__RUNNING, "running again");
+}
+
 static void
 exec_in_running (void)
 {
@@ -365,6 +430,8 @@ exec_in_running (void)
   CHECK (pids != NULL && pids->n_processes >= 1, "Pids of a running container is not empty");
   containerd__task__v2__pids_response__free_unpacked (pids, NULL);
   free (r.payload);
+  check_stats ("c2");
+  pause_resume ("c2");
   dr.id = "c2", dr.exec_id = "e1";
   free (call ("Delete", &dr.base, 10).payload);
   wr.exec_id = "";
@@ -399,8 +466,11 @@ main (void)
     }
   snprintf (tmp, sizeof (tmp), "/tmp/kc-vmm-boot.XXXXXX");
   CHECK (mkdtemp (tmp) != NULL, "mkdtemp");
-  make_container ("c1", "echo hello from the vm; exit 7");
-  make_container ("c2", "sleep 100");
+  make_container ("c1", "echo hello from the vm; exit 7", "");
+  make_container ("c2", "sleep 100", ",\"linux\":{\"resources\":{\"memory\":{\"limit\":33554432}}}");
+  make_container ("c3", "x=0123456789; while true; do x=$x$x; done",
+                  ",\"linux\":{\"resources\":{\"memory\":{\"limit\":16777216},\"cpu\":{\"quota\":50000,"
+                  "\"period\":100000,\"shares\":512}}}");
   base = event_base_new ();
   kc_mux_decoder_init (&dec);
   if (boot (&ready) < 0)
@@ -414,6 +484,9 @@ main (void)
   CHECK (run_container ("c1", "[c1]hello from the vm") == 7, "c1 exits with 7");
   printf ("create..delete of c1: %.2f s\n", now_s () - t0);
   exec_in_running ();
+  t0 = now_s ();
+  CHECK (run_container ("c3", "") == 137, "c3 is OOM-killed under its 16 MiB limit (exit 137)");
+  printf ("OOM of c3: %.2f s\n", now_s () - t0);
   free (call ("Shutdown", &shr.base, 10).payload);
   t0 = now_s ();
   while (waitpid (qemu, &status, WNOHANG) == 0 && now_s () - t0 < 15)

@@ -109,6 +109,30 @@ START_TEST (spec_parses_process_user_mounts)
 }
 END_TEST
 
+START_TEST (spec_parses_resources)
+{
+  const char *json = "{\"process\":{\"args\":[\"sh\"]},\"linux\":{\"resources\":{\"memory\":{\"limit\":"
+                     "33554432},\"cpu\":{\"quota\":50000,\"period\":100000,\"shares\":512}}}}";
+  const char *none = "{\"process\":{\"args\":[\"sh\"]},\"linux\":{}}";
+  const char *bad = "{\"process\":{\"args\":[\"sh\"]},\"linux\":{\"resources\":{\"cpu\":{\"shares\":-1}}}}";
+  struct kc_vmm_spec spec;
+
+  ck_assert_int_eq (kc_vmm_spec_parse (json, strlen (json), &spec, NULL), 0);
+  ck_assert_int_eq (spec.resources.has_memory_limit, 1);
+  ck_assert_int_eq (spec.resources.memory_limit, 33554432);
+  ck_assert_int_eq (spec.resources.has_cpu_quota, 1);
+  ck_assert_int_eq (spec.resources.cpu_quota, 50000);
+  ck_assert_uint_eq (spec.resources.cpu_period, 100000);
+  ck_assert_uint_eq (spec.resources.cpu_shares, 512);
+  kc_vmm_spec_free (&spec);
+  ck_assert_int_eq (kc_vmm_spec_parse (none, strlen (none), &spec, NULL), 0);
+  ck_assert_int_eq (spec.resources.has_memory_limit, 0);
+  ck_assert_int_eq (spec.resources.has_cpu_quota, 0);
+  kc_vmm_spec_free (&spec);
+  ck_assert_int_lt (kc_vmm_spec_parse (bad, strlen (bad), &spec, NULL), 0);
+}
+END_TEST
+
 START_TEST (mount_options_propagation_and_bind)
 {
   char *opts[] = { "rbind", "ro", "rprivate", "mode=755", "uid=0", NULL };
@@ -165,6 +189,7 @@ main (void)
   tcase_add_test (tc, mux_round_trip_byte_by_byte);
   tcase_add_test (tc, mux_rejects_bad_frames);
   tcase_add_test (tc, spec_parses_process_user_mounts);
+  tcase_add_test (tc, spec_parses_resources);
   tcase_add_test (tc, mount_options_propagation_and_bind);
   tcase_add_test (tc, modules_dependencies_first);
   tcase_add_test (tc, modules_cmdline_params);
