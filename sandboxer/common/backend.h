@@ -25,6 +25,10 @@ struct kc_backend
   /* Parent of the pod cgroups its taskers make, "<parent>/<sandbox-id>" under every hierarchy,
      when the CRI gave none ("kuasar-wasm"). NULL: no pod cgroup, Metrics is UNIMPLEMENTED. */
   const char *cgroup_parent;
+  /* How long Start waits for `ready\n` on the tasker's ready fd; read once per Start, after
+     init (optional: NULL means KC_READY_TIMEOUT_SECS). A slow booter (a VM) sizes it from its
+     own config. */
+  unsigned (*ready_timeout_secs) (void);
   /* Once at startup, after the config is read (optional). */
   int (*init) (const struct kc_config *cfg, kc_error_t *err);
   /* After <dir>/<id>/ exists, before the first save (optional). */

@@ -23,6 +23,14 @@ static void finish_removal (struct kc_sandbox *sb);
 static void record_exit (struct kc_sandbox *sb);
 static void notify_exited (struct kc_sandbox *sb);
 
+static unsigned
+ready_timeout (const struct kc_sandbox *sb)
+{
+  const struct kc_backend *b = sb->owner->backend;
+  unsigned secs = b->ready_timeout_secs ? b->ready_timeout_secs () : 0;
+  return secs ? secs : KC_READY_TIMEOUT_SECS;
+}
+
 int
 kc_sandbox_is_ready (const struct kc_sandbox *sb)
 {
@@ -97,7 +105,7 @@ on_ready_event (evutil_socket_t fd, short what, void *arg)
   cleanup_error kc_error_t err = NULL;
   if (what & EV_TIMEOUT)
     {
-      kc_error_code (&err, KC_DEADLINE_EXCEEDED, "tasker not ready after %d s", KC_READY_TIMEOUT_SECS);
+      kc_error_code (&err, KC_DEADLINE_EXCEEDED, "tasker not ready after %u s", ready_timeout (sb));
       abort_start (sb, &err);
       return;
     }
@@ -124,7 +132,7 @@ on_ready_event (evutil_socket_t fd, short what, void *arg)
 static int
 begin_ready_wait (struct kc_sandbox *sb, int ready_fd, kc_error_t *err)
 {
-  struct timeval tv = { KC_READY_TIMEOUT_SECS, 0 };
+  struct timeval tv = { (time_t) ready_timeout (sb), 0 };
   sb->ready_fd = ready_fd;
   sb->ready_len = 0;
   sb->ready_ev = event_new (sb->owner->base, ready_fd, EV_READ | EV_PERSIST, on_ready_event, sb);

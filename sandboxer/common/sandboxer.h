@@ -12,7 +12,7 @@
 #include "error.h"
 #include "store.h"
 
-#define KC_READY_TIMEOUT_SECS 10
+#define KC_READY_TIMEOUT_SECS 10 /* default of kc_backend.ready_timeout_secs */
 #define KC_CGROUP_ROOT        "/sys/fs/cgroup"
 
 struct kc_sandbox;
