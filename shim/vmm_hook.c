@@ -10,25 +10,13 @@
 #include "log.h"
 #include "shim.h"
 #include "task.pb-c.h"
-
-#define AGENT_SUFFIX "/agent.sock"
+#include "vmm_address.h"
 
 /* <dir>/<id> of a vmm pod's task address, malloc'ed; NULL when the pod is not a vmm one. */
 static char *
 sandbox_dir (const struct shim *shim)
 {
-  const char *a = shim->task_address;
-  size_t n, s = strlen (AGENT_SUFFIX);
-  if (a == NULL)
-    return NULL;
-  if (strncmp (a, "ttrpc+unix://", 13) == 0)
-    a += 13;
-  else if (strncmp (a, "unix://", 7) == 0)
-    a += 7;
-  n = strlen (a);
-  if (n <= s || strcmp (a + n - s, AGENT_SUFFIX) != 0)
-    return NULL;
-  return strndup (a, n - s);
+  return shim_vmm_sandbox_dir (shim->task_address);
 }
 
 static int

@@ -1,10 +1,11 @@
 /* vmm-sandboxer: the Controller for QEMU micro-VM sandboxes (sandboxer/common + the vmm
-   backend); re-executed with --boot-probe it is the boot probe. */
+   backend); re-executed with --boot-probe / --stop-helper it is one of its detached helpers. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "daemon.h"
+#include "helper.h"
 #include "probe.h"
 #include "vmm_backend.h"
 #include "vmm_config.h"
@@ -17,6 +18,8 @@ main (int argc, char **argv)
 
   if (argc > 1 && strcmp (argv[1], VMM_PROBE_FLAG) == 0)
     return vmm_probe_main (argc, argv);
+  if (argc > 1 && strcmp (argv[1], VMM_STOP_FLAG) == 0)
+    return vmm_stop_main (argc, argv);
   int rc = kc_daemon_parse_flags (argc, argv, &kc_vmm_backend, &opts);
   if (rc != 0)
     return rc == 1 ? 0 : rc;

@@ -1,6 +1,6 @@
-/* The boot probe process: Task.Connect on agent.sock until the guest answers, one reboot (QMP
-   system_reset) after a first boot timeout, heartbeat bytes of "ready" on the ready fd so the
-   core's ready timer (re-armed on every byte) outlives a slow TCG boot. */
+/* The boot probe process: Task.Connect on agent.sock until the guest answers, then `ready\n` on
+   the ready fd; one guest reset (hypervisor reboot) after a first boot timeout, QEMU killed after
+   a second. The core's ready timeout (vmm_ready_timeout_secs) covers both rounds. */
 #include "probe.h"
 
 #include <errno.h>
@@ -15,19 +15,17 @@
 
 #include "log.h"
 #include "proc.h"
-#include "qmp.h"
+#include "hypervisor.h"
 #include "task.pb-c.h"
 #include "ttrpc/ttrpc.h"
 
-#define HEARTBEAT_SECS 8.0
 #define RETRY_SLEEP_MS 100
+#define CALL_BUDGET_S  5.0
 
 struct probe
 {
   const char *dir;
-  int pidfd;      /* QEMU */
-  size_t written; /* bytes of "ready\n" written so far */
-  double next_beat;
+  int pidfd; /* QEMU */
 };
 
 static double
@@ -45,19 +43,6 @@ qemu_alive (struct probe *p)
   return poll (&pfd, 1, 0) == 0;
 }
 
-/* One more byte of "ready" (never the final newline) to re-arm the core's timer. */
-static int
-heartbeat (struct probe *p)
-{
-  if (now_s () < p->next_beat || p->written >= 5)
-    return 0;
-  p->next_beat = now_s () + HEARTBEAT_SECS;
-  if (write (KC_READY_FD, "ready\n" + p->written, 1) != 1)
-    return -1; /* the core gave up on this start */
-  p->written++;
-  return 0;
-}
-
 /* 1: the guest answered (vmm-task answers Connect OK for any id), 0: not yet. */
 static int
 try_connect (const char *address, const char *id, double budget)
@@ -67,8 +52,8 @@ try_connect (const char *address, const char *id, double budget)
   size_t len = 0;
   kc_error_t err = NULL;
   req.id = (char *) id;
-  int ret = kc_ttrpc_call_sync (address, "containerd.task.v2.Task", "Connect", &req.base,
-                                (int64_t) (budget * 1e9), &reply, &len, &err);
+  int ret = kc_ttrpc_call_sync (address, "containerd.task.v2.Task", "Connect", &req.base, (int64_t) (budget * 1e9),
+                                &reply, &len, &err);
   free (reply);
   kc_error_free (&err);
   return ret == 0;
@@ -81,9 +66,9 @@ wait_boot (struct probe *p, const char *address, const char *id, double deadline
 {
   while (now_s () < deadline)
     {
-      if (!qemu_alive (p) || heartbeat (p) < 0)
+      if (!qemu_alive (p))
         return -1;
-      double budget = p->next_beat - now_s ();
+      double budget = CALL_BUDGET_S;
       if (budget > deadline - now_s ())
         budget = deadline - now_s ();
       if (budget < 0.2)
@@ -97,31 +82,13 @@ wait_boot (struct probe *p, const char *address, const char *id, double deadline
   return 0;
 }
 
-/* A reboot in the same QEMU (same pid): -no-reboot would turn it into an exit, so the reboot
-   action is switched to reset around it. */
-static int
-reboot_guest (struct probe *p, kc_error_t *err)
-{
-  static const char *const reset[] = { "{\"execute\":\"set-action\",\"arguments\":{\"reboot\":\"reset\"}}",
-                                       "{\"execute\":\"system_reset\"}", NULL };
-  static const char *const restore[] = { "{\"execute\":\"set-action\",\"arguments\":{\"reboot\":\"shutdown\"}}",
-                                         NULL };
-  char path[4096];
-  snprintf (path, sizeof (path), "%s/qmp.sock", p->dir);
-  if (vmm_qmp_run (path, reset, 2000, err) < 0)
-    return -1;
-  usleep (500 * 1000);
-  return vmm_qmp_run (path, restore, 2000, err);
-}
-
 static int
 finish (struct probe *p, int booted)
 {
   if (booted > 0)
     {
-      size_t rest = 6 - p->written;
-      if (write (KC_READY_FD, "ready\n" + p->written, rest) != (ssize_t) rest)
-        return 1;
+      if (write (KC_READY_FD, "ready\n", 6) != 6)
+        return 1; /* the core gave up on this start */
       kc_log_info ("boot probe: guest of %s answered Connect", p->dir);
       return 0;
     }
@@ -143,7 +110,7 @@ vmm_probe_main (int argc, char **argv)
       return 2;
     }
   signal (SIGPIPE, SIG_IGN);
-  struct probe p = { .dir = argv[2], .pidfd = -1, .next_beat = now_s () + HEARTBEAT_SECS };
+  struct probe p = { .dir = argv[2], .pidfd = -1 };
   double timeout = strtod (argv[5], NULL);
   const char *id = strrchr (p.dir, '/') ? strrchr (p.dir, '/') + 1 : p.dir;
   char address[4096];
@@ -157,7 +124,7 @@ vmm_probe_main (int argc, char **argv)
   if (booted == 0)
     {
       kc_log_warn ("boot probe: guest of %s not up after %.0f s; rebooting it once", p.dir, timeout);
-      if (reboot_guest (&p, &err) < 0)
+      if (vmm_hypervisor_qemu.reboot (p.dir, &err) < 0)
         kc_log_error ("boot probe: %s", err->msg);
       else
         booted = wait_boot (&p, address, id, now_s () + timeout);

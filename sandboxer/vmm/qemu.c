@@ -60,13 +60,13 @@ add_ports (char **argv, int *n, const char *dir)
 }
 
 char **
-vmm_qemu_argv (const struct vmm_config *cfg, const char *qemu, const char *dir)
+vmm_qemu_argv (const struct vmm_config *cfg, const char *qemu, const char *accel, const char *dir)
 {
   char **argv = calloc (MAX_ARGS + 1, sizeof (char *));
   int n = 0, kvm;
   if (argv == NULL)
     return NULL;
-  kvm = strcmp (vmm_accel_resolve (cfg->accel), "kvm") == 0;
+  kvm = strcmp (accel, "kvm") == 0;
   add (argv, &n, "%s", qemu);
   add (argv, &n, "-M");
   add (argv, &n, "microvm,pit=on,pic=on,rtc=on");

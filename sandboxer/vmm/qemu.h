@@ -4,8 +4,8 @@
 
 #include "vmm_config.h"
 
-/* NULL-terminated, malloc'ed (vmm_qemu_argv_free); NULL when out of memory. */
-char **vmm_qemu_argv (const struct vmm_config *cfg, const char *qemu, const char *sandbox_dir);
+/* NULL-terminated, malloc'ed (vmm_qemu_argv_free); NULL when out of memory. accel: "kvm"/"tcg". */
+char **vmm_qemu_argv (const struct vmm_config *cfg, const char *qemu, const char *accel, const char *sandbox_dir);
 void vmm_qemu_argv_free (char **argv);
 
 #endif

@@ -12,7 +12,7 @@
 
 #include "cleanup.h"
 
-#define QMP_LINE_MAX 4096
+#define QMP_LINE_MAX 16384
 
 static int
 qmp_connect (const char *path, int timeout_ms, kc_error_t *err)
@@ -57,13 +57,12 @@ read_line (int fd, char *buf, size_t max, kc_error_t *err)
     }
 }
 
-/* Sends cmd and waits for its return, skipping events. */
+/* Sends cmd and waits for its return (copied to reply when non-NULL), skipping events. */
 static int
-execute (int fd, const char *cmd, int timeout_ms, kc_error_t *err)
+execute (int fd, const char *cmd, char *reply, size_t reply_max, kc_error_t *err)
 {
   char line[QMP_LINE_MAX];
   size_t len = strlen (cmd);
-  (void) timeout_ms;
   if (write (fd, cmd, len) != (ssize_t) len || write (fd, "\n", 1) != 1)
     return kc_error (err, errno, "QMP write");
   for (;;)
@@ -71,14 +70,19 @@ execute (int fd, const char *cmd, int timeout_ms, kc_error_t *err)
       if (read_line (fd, line, sizeof (line), err) < 0)
         return kc_error_wrap (err, "QMP `%s`", cmd);
       if (strstr (line, "\"return\"") != NULL)
-        return 0;
+        {
+          if (reply != NULL)
+            snprintf (reply, reply_max, "%s", line);
+          return 0;
+        }
       if (strstr (line, "\"error\"") != NULL)
         return kc_error_code (err, KC_UNKNOWN, "QMP `%s`: %s", cmd, line);
     }
 }
 
-int
-vmm_qmp_run (const char *sock_path, const char *const cmds[], int timeout_ms, kc_error_t *err)
+/* A connected session past the greeting and capability negotiation, or -1. */
+static int
+open_session (const char *sock_path, int timeout_ms, kc_error_t *err)
 {
   char line[QMP_LINE_MAX];
   cleanup_close int fd = qmp_connect (sock_path, timeout_ms, err);
@@ -86,10 +90,28 @@ vmm_qmp_run (const char *sock_path, const char *const cmds[], int timeout_ms, kc
     return -1;
   if (read_line (fd, line, sizeof (line), err) < 0)
     return kc_error_wrap (err, "QMP greeting");
-  if (execute (fd, "{\"execute\":\"qmp_capabilities\"}", timeout_ms, err) < 0)
+  if (execute (fd, "{\"execute\":\"qmp_capabilities\"}", NULL, 0, err) < 0)
+    return -1;
+  return steal_fd (&fd);
+}
+
+int
+vmm_qmp_run (const char *sock_path, const char *const cmds[], int timeout_ms, kc_error_t *err)
+{
+  cleanup_close int fd = open_session (sock_path, timeout_ms, err);
+  if (fd < 0)
     return -1;
   for (int i = 0; cmds[i] != NULL; i++)
-    if (execute (fd, cmds[i], timeout_ms, err) < 0)
+    if (execute (fd, cmds[i], NULL, 0, err) < 0)
       return -1;
   return 0;
+}
+
+int
+vmm_qmp_query (const char *sock_path, const char *cmd, char *reply, size_t reply_max, int timeout_ms, kc_error_t *err)
+{
+  cleanup_close int fd = open_session (sock_path, timeout_ms, err);
+  if (fd < 0)
+    return -1;
+  return execute (fd, cmd, reply, reply_max, err);
 }

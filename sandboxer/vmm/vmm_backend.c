@@ -1,5 +1,6 @@
-/* vmm backend hooks: boot QEMU per docs/vmm.md with a detached boot probe as the readiness
-   signal, stop it with SIGTERM/SIGKILL, unmount what a shim left in the shared dir. */
+/* vmm backend hooks: boot the VM (hypervisor driver, QEMU) with a detached boot probe as the
+   readiness signal, stop it through the stop helper (guest power-off / QMP quit; the core
+   SIGKILLs after the timeout), unmount what a shim left in the shared dir. */
 #include "vmm_backend.h"
 
 #include <errno.h>
@@ -14,21 +15,35 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "log.h"
+#include "helper.h"
+#include "hypervisor.h"
 #include "probe.h"
-#include "qemu.h"
 #include "shared_dir.h"
+
+#define READY_MARGIN_SECS 10
+
+static const struct kc_hypervisor *hv = &vmm_hypervisor_qemu;
+static const char *accel; /* resolved once: "kvm" or "tcg" */
+
+/* Two boot rounds (the probe resets the guest once) plus the reset itself. */
+static unsigned
+vmm_ready_timeout_secs (void)
+{
+  return vmm_config_get ()->boot_timeout_secs * 2 + READY_MARGIN_SECS;
+}
 
 static int
 vmm_init (const struct kc_config *cfg, kc_error_t *err)
 {
   const struct vmm_config *v = vmm_config_get ();
   (void) cfg;
+  accel = vmm_accel_resolve (v->accel);
   if (access (v->kernel, R_OK) < 0)
     kc_log_warn ("[vmm] kernel %s missing: run scripts/setup-vmm.sh", v->kernel);
   if (access (v->initrd, R_OK) < 0)
     kc_log_warn ("[vmm] initrd %s missing: build it with meson after scripts/setup-vmm.sh", v->initrd);
-  kc_log_info ("[vmm] kernel %s, initrd %s, %u MiB, %u vcpu(s), accel %s, boot timeout %u s", v->kernel, v->initrd,
-               v->memory_mib, v->vcpus, vmm_accel_resolve (v->accel), v->boot_timeout_secs);
+  kc_log_info ("[vmm] %s, kernel %s, initrd %s, %u MiB, %u vcpu(s), accel %s, boot timeout %u s", hv->name, v->kernel,
+               v->initrd, v->memory_mib, v->vcpus, accel, v->boot_timeout_secs);
   return 0;
   (void) err;
 }
@@ -37,11 +52,10 @@ vmm_init (const struct kc_config *cfg, kc_error_t *err)
 static int
 prepare_dir (const char *dir, kc_error_t *err)
 {
-  static const char *const stale[] = { "agent.sock", "stdio.sock", "qmp.sock" };
   char path[4096];
-  for (size_t i = 0; i < sizeof (stale) / sizeof (stale[0]); i++)
+  for (size_t i = 0; hv->sockets[i] != NULL; i++)
     {
-      snprintf (path, sizeof (path), "%s/%s", dir, stale[i]);
+      snprintf (path, sizeof (path), "%s/%s", dir, hv->sockets[i]);
       unlink (path);
     }
   snprintf (path, sizeof (path), "%s/shared", dir);
@@ -67,11 +81,11 @@ spawn_qemu (const struct kc_backend_ctx *ctx, const char *dir, struct kc_spawned
                           cfg->kernel);
   if (asprintf (&log_path, "%s/qemu.log", dir) < 0)
     return kc_error (err, ENOMEM, "asprintf");
-  char **argv = vmm_qemu_argv (cfg, cfg->qemu ? cfg->qemu : ctx->tasker_path, dir);
+  char **argv = hv->build_argv (cfg, cfg->qemu ? cfg->qemu : ctx->tasker_path, accel ? accel : "tcg", dir);
   if (argv == NULL)
-    return kc_error (err, ENOMEM, "qemu argv");
+    return kc_error (err, ENOMEM, "%s argv", hv->name);
   int ret = kc_proc_spawn (argv, log_path, out, err);
-  vmm_qemu_argv_free (argv);
+  hv->free_argv (argv);
   if (ret < 0)
     return kc_error_wrap (err, "spawn qemu");
   kc_closep (&out->ready_fd); /* QEMU never writes it: readiness comes from the boot probe */
@@ -101,26 +115,42 @@ vmm_start (const struct kc_backend_ctx *ctx, struct kc_sandbox_record *rec, cons
   return 0;
 }
 
-/* SIGTERM is QEMU's graceful quit; force kills it. */
+/* <dir>/<id> of the record's task address ttrpc+unix://<dir>/<id>/agent.sock, or NULL. */
+static char *
+record_dir (const struct kc_sandbox_record *rec)
+{
+  const char *a = rec->address, *pfx = "ttrpc+unix://";
+  const char *slash = a ? strrchr (a, '/') : NULL;
+  if (a == NULL || strncmp (a, pfx, strlen (pfx)) != 0 || slash == NULL || strcmp (slash, "/agent.sock") != 0)
+    return NULL;
+  return strndup (a + strlen (pfx), (size_t) (slash - a) - strlen (pfx));
+}
+
+/* Graceful: the detached stop helper (stop.c: guest power-off when the agent port is free, else
+   QMP quit, else SIGTERM); the core SIGKILLs when the Stop timeout runs out. Force: SIGKILL. */
 static int
 vmm_stop (const struct kc_backend_ctx *ctx, struct kc_sandbox_record *rec, int pidfd, int force, kc_error_t *err)
 {
-  (void) ctx;
+  cleanup_free char *dir = force ? NULL : record_dir (rec);
+  cleanup_error kc_error_t herr = NULL;
+  if (dir != NULL && vmm_stop_spawn (dir, rec->pid, rec->pid_start_time, ctx->config->stop_timeout_secs, &herr) == 0)
+    return 0;
+  if (herr != NULL)
+    kc_log_warn ("sandbox %s: %s; signalling QEMU", rec->id, herr->msg);
   if (pidfd_send_signal (pidfd, force ? SIGKILL : SIGTERM, NULL, 0) < 0 && errno != ESRCH)
     return kc_error (err, errno, "signal QEMU %d", (int) rec->pid);
   return 0;
 }
 
-/* QEMU is gone: unmount the rootfs mounts a shim left in <dir>/shared before anything removes it. */
-static int
-vmm_cleanup (const struct kc_backend_ctx *ctx, struct kc_sandbox_record *rec, const char *dir, kc_error_t *err)
+/* QEMU is gone (exit observed, found dead at recovery, before removal): unmount the rootfs
+   mounts a shim left in <dir>/shared (its Delete never came, or was refused by a dead guest). */
+static void
+vmm_reclaim (const struct kc_backend_ctx *ctx, const struct kc_sandbox_record *rec, const char *dir)
 {
   (void) ctx;
-  (void) err;
   int n = vmm_shared_dir_unmount_all (dir);
   if (n > 0)
     kc_log_warn ("sandbox %s: unmounted %d rootfs left in the shared dir", rec->id, n);
-  return 0;
 }
 
 const struct kc_backend kc_vmm_backend = {
@@ -129,8 +159,9 @@ const struct kc_backend kc_vmm_backend = {
   .default_dir = "/run/kuasar-vmm",
   .default_config = "/etc/kuasar/vmm-sandboxer.toml",
   .tasker_name = "qemu-system-x86_64",
+  .ready_timeout_secs = vmm_ready_timeout_secs,
   .init = vmm_init,
   .start = vmm_start,
   .stop = vmm_stop,
-  .cleanup = vmm_cleanup,
+  .reclaim = vmm_reclaim,
 };

@@ -15,6 +15,25 @@
 
 static struct vmm_config config = { .memory_mib = 256, .vcpus = 1, .boot_timeout_secs = 30 };
 
+const struct vmm_host_paths vmm_host_default_paths
+    = { .kvm_dev = "/dev/kvm", .pvm_module = "/sys/module/kvm_pvm", .cpuinfo = "/proc/cpuinfo" };
+
+void
+vmm_config_init (struct vmm_config *cfg)
+{
+  *cfg = (struct vmm_config){ .memory_mib = 256, .vcpus = 1, .boot_timeout_secs = 30 };
+}
+
+void
+vmm_config_clear (struct vmm_config *cfg)
+{
+  free (cfg->kernel);
+  free (cfg->initrd);
+  free (cfg->qemu);
+  free (cfg->accel);
+  vmm_config_init (cfg);
+}
+
 const struct vmm_config *
 vmm_config_get (void)
 {
@@ -35,8 +54,8 @@ static int
 set_uint (unsigned *slot, const char *key, const struct kc_toml_value *v, int line, long max, kc_error_t *err)
 {
   if (v->type != KC_TOML_INT || v->integer < 1 || v->integer > max)
-    return kc_error_code (err, KC_INVALID_ARGUMENT, "line %d: [vmm] %s must be an integer from 1 to %ld", line,
-                          key, max);
+    return kc_error_code (err, KC_INVALID_ARGUMENT, "line %d: [vmm] %s must be an integer from 1 to %ld", line, key,
+                          max);
   *slot = (unsigned) v->integer;
   return 0;
 }
@@ -44,29 +63,29 @@ set_uint (unsigned *slot, const char *key, const struct kc_toml_value *v, int li
 static int
 on_key (const char *table, const char *key, const struct kc_toml_value *v, int line, void *userdata, kc_error_t *err)
 {
-  (void) userdata;
+  struct vmm_config *c = userdata;
   if (strcmp (table, "vmm") != 0)
     return 0;
   if (strcmp (key, "kernel") == 0)
-    return set_string (&config.kernel, key, v, line, err);
+    return set_string (&c->kernel, key, v, line, err);
   if (strcmp (key, "initrd") == 0)
-    return set_string (&config.initrd, key, v, line, err);
+    return set_string (&c->initrd, key, v, line, err);
   if (strcmp (key, "qemu") == 0)
-    return set_string (&config.qemu, key, v, line, err);
+    return set_string (&c->qemu, key, v, line, err);
   if (strcmp (key, "accel") == 0)
     {
-      if (set_string (&config.accel, key, v, line, err) < 0)
+      if (set_string (&c->accel, key, v, line, err) < 0)
         return -1;
-      if (strcmp (config.accel, "auto") && strcmp (config.accel, "kvm") && strcmp (config.accel, "tcg"))
+      if (strcmp (c->accel, "auto") && strcmp (c->accel, "kvm") && strcmp (c->accel, "tcg"))
         return kc_error_code (err, KC_INVALID_ARGUMENT, "line %d: [vmm] accel must be auto, kvm or tcg", line);
       return 0;
     }
   if (strcmp (key, "memory_mib") == 0)
-    return set_uint (&config.memory_mib, key, v, line, 65536, err);
+    return set_uint (&c->memory_mib, key, v, line, 65536, err);
   if (strcmp (key, "vcpus") == 0)
-    return set_uint (&config.vcpus, key, v, line, 64, err);
+    return set_uint (&c->vcpus, key, v, line, 64, err);
   if (strcmp (key, "boot_timeout_secs") == 0)
-    return set_uint (&config.boot_timeout_secs, key, v, line, 600, err);
+    return set_uint (&c->boot_timeout_secs, key, v, line, 600, err);
   return 0; /* the core warns about keys it does not know either */
 }
 
@@ -92,13 +111,19 @@ default_initrd (void)
 }
 
 int
+vmm_config_parse (struct vmm_config *cfg, const char *buf, size_t len, kc_error_t *err)
+{
+  return kc_toml_parse (buf, len, on_key, cfg, err);
+}
+
+int
 vmm_config_load (const char *path, kc_error_t *err)
 {
   if (path != NULL)
     {
       cleanup_free char *buf = NULL;
       size_t len;
-      if (kc_read_file (path, &buf, &len, err) < 0 || kc_toml_parse (buf, len, on_key, NULL, err) < 0)
+      if (kc_read_file (path, &buf, &len, err) < 0 || vmm_config_parse (&config, buf, len, err) < 0)
         return kc_error_wrap (err, "config `%s`", path);
     }
   if (config.kernel == NULL && (config.kernel = strdup (VMM_DEFAULT_KERNEL)) == NULL)
@@ -111,25 +136,31 @@ vmm_config_load (const char *path, kc_error_t *err)
 }
 
 static int
-cpu_has_virt (void)
+cpu_has_virt (const char *cpuinfo)
 {
   cleanup_free char *buf = NULL;
   size_t len;
-  if (kc_read_file ("/proc/cpuinfo", &buf, &len, NULL) < 0)
+  if (kc_read_file (cpuinfo, &buf, &len, NULL) < 0)
     return 0;
   return strstr (buf, " vmx") != NULL || strstr (buf, " svm") != NULL;
 }
 
 const char *
-vmm_accel_resolve (const char *accel)
+vmm_accel_resolve_at (const char *accel, const struct vmm_host_paths *paths)
 {
   if (strcmp (accel, "auto") != 0)
     return accel;
-  int fd = open ("/dev/kvm", O_RDWR | O_CLOEXEC);
+  int fd = open (paths->kvm_dev, O_RDWR | O_CLOEXEC);
   if (fd < 0)
     return "tcg";
   close (fd);
-  if (access ("/sys/module/kvm_pvm", F_OK) == 0 || !cpu_has_virt ())
+  if (access (paths->pvm_module, F_OK) == 0 || !cpu_has_virt (paths->cpuinfo))
     return "tcg";
   return "kvm";
+}
+
+const char *
+vmm_accel_resolve (const char *accel)
+{
+  return vmm_accel_resolve_at (accel, &vmm_host_default_paths);
 }

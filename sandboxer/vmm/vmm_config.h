@@ -3,6 +3,8 @@
 #ifndef KC_VMM_CONFIG_H
 #define KC_VMM_CONFIG_H
 
+#include <stddef.h>
+
 #include "error.h"
 
 #define VMM_DEFAULT_KERNEL "/opt/kuasar-c/guest-kernel/vmlinux"
@@ -18,11 +20,26 @@ struct vmm_config
   unsigned boot_timeout_secs;
 };
 
+/* Where accel "auto" looks (tests point them at fake files). */
+struct vmm_host_paths
+{
+  const char *kvm_dev;    /* /dev/kvm: must open O_RDWR */
+  const char *pvm_module; /* /sys/module/kvm_pvm: present = KVM-PVM host, no nested guests */
+  const char *cpuinfo;    /* /proc/cpuinfo: needs vmx or svm */
+};
+extern const struct vmm_host_paths vmm_host_default_paths;
+
 /* The process-wide config (defaults until vmm_config_load). */
 const struct vmm_config *vmm_config_get (void);
 /* Parses [vmm] of path (NULL: defaults only) and fills in defaults (initrd next to our binary). */
 int vmm_config_load (const char *path, kc_error_t *err);
+/* Parses the [vmm] keys of a TOML text into cfg (its scalars start at vmm_config_init); errors
+   say `line N: ...`. vmm_config_load = this + defaults for what is still unset. */
+void vmm_config_init (struct vmm_config *cfg);
+int vmm_config_parse (struct vmm_config *cfg, const char *buf, size_t len, kc_error_t *err);
+void vmm_config_clear (struct vmm_config *cfg);
 /* "kvm" or "tcg" for accel "auto": KVM only when /dev/kvm opens and the host is not KVM-PVM. */
 const char *vmm_accel_resolve (const char *accel);
+const char *vmm_accel_resolve_at (const char *accel, const struct vmm_host_paths *paths);
 
 #endif
