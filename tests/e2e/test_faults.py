@@ -227,17 +227,9 @@ def test_sandboxer_kill9_pod_lives_on(wasm, wasm_sandboxer):
     assert cri.list_pods() == []
 
 
-# Known bug (sandboxer): kill -9 of the sandboxer between the tasker's fork and the persisting of
-# its pid in sandbox.json (lifecycle.c kc_sandbox_start) orphans the tasker: the restarted
-# sandboxer recovers the sandbox as CREATED without a pid and Shutdown removes the dir, but the
-# tasker serves on. (It writes `ready` into a pipe nobody reads, gets EPIPE and only logs it:
-# tasker.c write_ready could exit there.) The two cases below hit that window now and then, so
-# they run only with KC_E2E_KNOWN_RACES=1 until it is fixed.
-known_race = pytest.mark.skipif(os.environ.get("KC_E2E_KNOWN_RACES") != "1",
-                                reason="orphaned tasker when the sandboxer dies mid-Start (KC_E2E_KNOWN_RACES=1)")
-
-
-@known_race
+# kill -9 of the sandboxer between the tasker's fork and the persisting of its pid in
+# sandbox.json: the tasker's `ready` write then fails (nobody reads the pipe) and the tasker
+# exits instead of serving on as an orphan nobody would ever stop.
 def test_sandboxer_kill9_during_run_pod_create(wasm, wasm_sandboxer, e2e_session):
     """kill -9 of the sandboxer as Controller.Create reaches it (its sandbox dir appears):
     RunPodSandbox fails cleanly or gives a usable pod once the sandboxer is back."""
@@ -245,7 +237,6 @@ def test_sandboxer_kill9_during_run_pod_create(wasm, wasm_sandboxer, e2e_session
                                     lambda new: bool(new))
 
 
-@known_race
 def test_sandboxer_kill9_during_run_pod_start(wasm, wasm_sandboxer, e2e_session):
     """The same, as Controller.Start spawns the tasker."""
     _sandboxer_kill9_during_run_pod(

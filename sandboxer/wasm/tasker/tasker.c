@@ -245,20 +245,27 @@ kc_tasker_init (struct kc_tasker *t, const struct kc_tasker_options *opts, kc_er
   return 0;
 }
 
-static void
-write_ready (int fd)
+/* A failed write means the sandboxer died before it recorded us: nobody would ever stop this
+   tasker, so it must not serve. */
+static int
+write_ready (int fd, kc_error_t *err)
 {
+  ssize_t n;
+
   if (fd < 0)
-    return;
-  if (write (fd, "ready\n", 6) != 6)
-    kc_log_warn ("write ready fd %d: %s", fd, strerror (errno));
+    return 0;
+  n = write (fd, "ready\n", 6);
   close (fd);
+  if (n != 6)
+    return kc_error (err, n < 0 ? errno : EPIPE, "tell the sandboxer we are ready (it went away)");
+  return 0;
 }
 
 int
 kc_tasker_run (struct kc_tasker *t, int ready_fd, kc_error_t *err)
 {
-  write_ready (ready_fd);
+  if (write_ready (ready_fd, err) < 0)
+    return -1;
   kc_log_info ("tasker %s serving on %s", t->id, t->socket_path);
   if (event_base_dispatch (t->base) < 0)
     return kc_error_code (err, KC_INTERNAL, "event loop failed");
