@@ -1,0 +1,277 @@
+/* vmm host side, pure parts: the QEMU command line built from a config, accel "auto" (KVM-PVM
+   detection on fake /dev, /sys and /proc files), [vmm] parsing, the QMP chardev state, the
+   backend's ready timeout and the shim's address-derived paths. */
+#include <check.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "qemu.h"
+#include "qmp.h"
+#include "vmm_address.h"
+#include "vmm_backend.h"
+#include "vmm_config.h"
+
+static struct vmm_config
+sample_config (void)
+{
+  struct vmm_config c;
+  vmm_config_init (&c);
+  c.kernel = (char *) "/k/vmlinux";
+  c.initrd = (char *) "/i/guest.initrd";
+  c.memory_mib = 512;
+  c.vcpus = 2;
+  return c;
+}
+
+/* The argument after flag (the first occurrence at or after from), or NULL. */
+static const char *
+arg_after (char **argv, const char *flag, int nth)
+{
+  for (int i = 0; argv[i] && argv[i + 1]; i++)
+    if (strcmp (argv[i], flag) == 0 && nth-- == 0)
+      return argv[i + 1];
+  return NULL;
+}
+
+static int
+has_arg (char **argv, const char *arg)
+{
+  for (int i = 0; argv[i]; i++)
+    if (strcmp (argv[i], arg) == 0)
+      return 1;
+  return 0;
+}
+
+START_TEST (argv_tcg)
+{
+  struct vmm_config c = sample_config ();
+  char **argv = vmm_qemu_argv (&c, "/usr/bin/qemu-system-x86_64", "tcg", "/run/kv/pod1");
+  ck_assert_ptr_nonnull (argv);
+  ck_assert_str_eq (argv[0], "/usr/bin/qemu-system-x86_64");
+  ck_assert_str_eq (arg_after (argv, "-M", 0), "microvm,pit=on,pic=on,rtc=on");
+  ck_assert_str_eq (arg_after (argv, "-accel", 0), "tcg");
+  ck_assert_str_eq (arg_after (argv, "-cpu", 0), "max");
+  ck_assert_str_eq (arg_after (argv, "-m", 0), "512");
+  ck_assert_str_eq (arg_after (argv, "-smp", 0), "2");
+  ck_assert_str_eq (arg_after (argv, "-kernel", 0), "/k/vmlinux");
+  ck_assert_str_eq (arg_after (argv, "-initrd", 0), "/i/guest.initrd");
+  ck_assert_str_eq (arg_after (argv, "-serial", 0), "file:/run/kv/pod1/console.log");
+  ck_assert_ptr_nonnull (strstr (arg_after (argv, "-append", 0), "tsc_early_khz=1000000 tsc=reliable"));
+  ck_assert_ptr_nonnull (strstr (arg_after (argv, "-append", 0), "panic=-1 reboot=t"));
+  ck_assert_str_eq (arg_after (argv, "-chardev", 0), "socket,id=agent,path=/run/kv/pod1/agent.sock,server=on,wait=off");
+  ck_assert_str_eq (arg_after (argv, "-chardev", 1), "socket,id=stdio,path=/run/kv/pod1/stdio.sock,server=on,wait=off");
+  ck_assert (has_arg (argv, "virtserialport,chardev=agent,name=agent"));
+  ck_assert (has_arg (argv, "virtserialport,chardev=stdio,name=stdio"));
+  ck_assert_str_eq (arg_after (argv, "-fsdev", 0), "local,id=shared,path=/run/kv/pod1/shared,security_model=none");
+  ck_assert (has_arg (argv, "virtio-9p-device,fsdev=shared,mount_tag=kuasar"));
+  ck_assert_str_eq (arg_after (argv, "-qmp", 0), "unix:/run/kv/pod1/qmp.sock,server=on,wait=off");
+  ck_assert (has_arg (argv, "-no-reboot") && has_arg (argv, "-nodefaults"));
+  vmm_qemu_argv_free (argv);
+}
+END_TEST
+
+START_TEST (argv_kvm)
+{
+  struct vmm_config c = sample_config ();
+  char **argv = vmm_qemu_argv (&c, "qemu", "kvm", "/d");
+  ck_assert_ptr_nonnull (argv);
+  ck_assert_str_eq (arg_after (argv, "-accel", 0), "kvm");
+  ck_assert_str_eq (arg_after (argv, "-cpu", 0), "host");
+  ck_assert_ptr_null (strstr (arg_after (argv, "-append", 0), "tsc"));
+  vmm_qemu_argv_free (argv);
+}
+END_TEST
+
+/* A fake host: <root>/kvm (a file: opens O_RDWR), <root>/cpuinfo, <root>/kvm_pvm (a dir). */
+static char root[PATH_MAX], kvm[PATH_MAX + 8], pvm[PATH_MAX + 8], cpuinfo[PATH_MAX + 8];
+
+static void
+fake_host (int with_kvm, const char *flags, int with_pvm)
+{
+  FILE *f;
+  snprintf (root, sizeof (root), "/tmp/kc-vmm-host-XXXXXX");
+  ck_assert_ptr_nonnull (mkdtemp (root));
+  snprintf (kvm, sizeof (kvm), "%s/kvm", root);
+  snprintf (pvm, sizeof (pvm), "%s/kvm_pvm", root);
+  snprintf (cpuinfo, sizeof (cpuinfo), "%s/cpuinfo", root);
+  if (with_kvm)
+    close (open (kvm, O_CREAT | O_WRONLY, 0600));
+  if (with_pvm)
+    mkdir (pvm, 0700);
+  f = fopen (cpuinfo, "w");
+  fprintf (f, "processor\t: 0\nflags\t\t: fpu vme de pse %s\n", flags);
+  fclose (f);
+}
+
+static const char *
+resolve (const char *accel)
+{
+  struct vmm_host_paths p = { .kvm_dev = kvm, .pvm_module = pvm, .cpuinfo = cpuinfo };
+  const char *r = vmm_accel_resolve_at (accel, &p);
+  char cmd[PATH_MAX + 16];
+  snprintf (cmd, sizeof (cmd), "rm -rf %s", root);
+  ck_assert_int_eq (system (cmd), 0);
+  return r;
+}
+
+START_TEST (accel_auto)
+{
+  fake_host (1, "vmx sse", 0);
+  ck_assert_str_eq (resolve ("auto"), "kvm");
+  fake_host (1, "svm sse", 0);
+  ck_assert_str_eq (resolve ("auto"), "kvm");
+  fake_host (1, "vmx sse", 1); /* KVM-PVM host: no nested hardware virtualisation */
+  ck_assert_str_eq (resolve ("auto"), "tcg");
+  fake_host (1, "sse hypervisor", 0); /* /dev/kvm but no vmx/svm */
+  ck_assert_str_eq (resolve ("auto"), "tcg");
+  fake_host (0, "vmx", 0); /* no /dev/kvm */
+  ck_assert_str_eq (resolve ("auto"), "tcg");
+  fake_host (0, "", 0); /* explicit choices are kept as they are */
+  ck_assert_str_eq (resolve ("kvm"), "kvm");
+  fake_host (1, "vmx", 0);
+  ck_assert_str_eq (resolve ("tcg"), "tcg");
+}
+END_TEST
+
+static int
+parse (struct vmm_config *c, const char *text, char *msg, size_t max)
+{
+  kc_error_t err = NULL;
+  vmm_config_init (c);
+  int ret = vmm_config_parse (c, text, strlen (text), &err);
+  if (ret < 0)
+    {
+      snprintf (msg, max, "%s", err->msg);
+      kc_error_free (&err);
+    }
+  return ret;
+}
+
+START_TEST (config_defaults_and_values)
+{
+  struct vmm_config c;
+  char msg[256];
+  ck_assert_int_eq (parse (&c, "log_level = \"info\"\n", msg, sizeof (msg)), 0);
+  ck_assert_uint_eq (c.memory_mib, 256);
+  ck_assert_uint_eq (c.vcpus, 1);
+  ck_assert_uint_eq (c.boot_timeout_secs, 30);
+  ck_assert_ptr_null (c.kernel);
+  ck_assert_ptr_null (c.accel);
+  vmm_config_clear (&c);
+  ck_assert_int_eq (parse (&c,
+                           "[vmm]\nkernel = \"/k\"\ninitrd = '/i'\nqemu = \"/q\"\nmemory_mib = 1024\nvcpus = 4\n"
+                           "accel = \"kvm\"\nboot_timeout_secs = 45\nfuture_key = 1\n[wasm]\nvcpus = \"x\"\n",
+                           msg, sizeof (msg)),
+                    0);
+  ck_assert_str_eq (c.kernel, "/k");
+  ck_assert_str_eq (c.initrd, "/i");
+  ck_assert_str_eq (c.qemu, "/q");
+  ck_assert_uint_eq (c.memory_mib, 1024);
+  ck_assert_uint_eq (c.vcpus, 4);
+  ck_assert_str_eq (c.accel, "kvm");
+  ck_assert_uint_eq (c.boot_timeout_secs, 45);
+  vmm_config_clear (&c);
+}
+END_TEST
+
+static void
+assert_bad (const char *text, const char *want)
+{
+  struct vmm_config c;
+  char msg[256] = "";
+  ck_assert_int_lt (parse (&c, text, msg, sizeof (msg)), 0);
+  ck_assert_msg (strstr (msg, want) != NULL, "`%s`: got `%s`, want `%s`", text, msg, want);
+  vmm_config_clear (&c);
+}
+
+START_TEST (config_bad_values)
+{
+  assert_bad ("[vmm]\nmemory_mib = 0\n", "line 2: [vmm] memory_mib must be an integer from 1 to 65536");
+  assert_bad ("[vmm]\n\nvcpus = 65\n", "line 3: [vmm] vcpus");
+  assert_bad ("[vmm]\nvcpus = \"2\"\n", "line 2: [vmm] vcpus");
+  assert_bad ("[vmm]\nboot_timeout_secs = -1\n", "line 2: [vmm] boot_timeout_secs");
+  assert_bad ("[vmm]\nboot_timeout_secs = 601\n", "line 2");
+  assert_bad ("[vmm]\naccel = \"hvf\"\n", "line 2: [vmm] accel must be auto, kvm or tcg");
+  assert_bad ("[vmm]\nkernel = \"\"\n", "line 2: [vmm] kernel must be a non-empty string");
+  assert_bad ("[vmm]\ninitrd = 3\n", "line 2: [vmm] initrd");
+  assert_bad ("# c\n[vmm]\nqemu = true\n", "line 3: [vmm] qemu");
+  assert_bad ("[vmm]\nmemory_mib = \n", "line 2");
+}
+END_TEST
+
+START_TEST (qmp_chardev_state)
+{
+  const char *free_agent = "{\"return\": [{\"frontend-open\": true, \"filename\": "
+                           "\"disconnected:unix:/d/agent.sock,server=on\", \"label\": \"agent\"}, "
+                           "{\"frontend-open\": true, \"filename\": \"unix:/d/stdio.sock,server=on\", \"label\": "
+                           "\"stdio\"}]}";
+  ck_assert_int_eq (vmm_qmp_chardev_attached (free_agent, "agent"), 0);
+  ck_assert_int_eq (vmm_qmp_chardev_attached (free_agent, "stdio"), 1);
+  ck_assert_int_eq (vmm_qmp_chardev_attached (free_agent, "serial0"), -1);
+  ck_assert_int_eq (vmm_qmp_chardev_attached ("{\"error\": {}}", "agent"), -1);
+  ck_assert_int_eq (vmm_qmp_chardev_attached ("not json", "agent"), -1);
+}
+END_TEST
+
+START_TEST (ready_timeout_covers_two_boots)
+{
+  ck_assert_ptr_nonnull (kc_vmm_backend.ready_timeout_secs);
+  unsigned boot = vmm_config_get ()->boot_timeout_secs;
+  ck_assert_uint_eq (kc_vmm_backend.ready_timeout_secs (), 2 * boot + 10);
+}
+END_TEST
+
+START_TEST (shim_address_paths)
+{
+  char *p;
+  p = shim_vmm_sandbox_dir ("ttrpc+unix:///run/kuasar-vmm/pod1/agent.sock");
+  ck_assert_str_eq (p, "/run/kuasar-vmm/pod1");
+  free (p);
+  p = shim_vmm_sandbox_dir ("unix:///r/p/agent.sock");
+  ck_assert_str_eq (p, "/r/p");
+  free (p);
+  p = shim_vmm_sibling ("ttrpc+unix:///run/kuasar-vmm/pod1/agent.sock", "stdio.sock");
+  ck_assert_str_eq (p, "/run/kuasar-vmm/pod1/stdio.sock");
+  free (p);
+  p = shim_vmm_sibling ("ttrpc+unix:///run/kuasar-vmm/pod1/agent.sock", "shared");
+  ck_assert_str_eq (p, "/run/kuasar-vmm/pod1/shared");
+  free (p);
+  /* Not a vmm pod: wasm's task.sock, vsock, a bare suffix, nothing. */
+  ck_assert_ptr_null (shim_vmm_sandbox_dir ("ttrpc+unix:///run/kuasar-wasm/pod1/task.sock"));
+  ck_assert_ptr_null (shim_vmm_sandbox_dir ("vsock://3:1024"));
+  ck_assert_ptr_null (shim_vmm_sandbox_dir ("ttrpc+unix:///agent.sock"));
+  ck_assert_ptr_null (shim_vmm_sandbox_dir ("unix://agent.sock"));
+  ck_assert_ptr_null (shim_vmm_sandbox_dir ("ttrpc+unix://"));
+  ck_assert_ptr_null (shim_vmm_sandbox_dir (NULL));
+  ck_assert_ptr_null (shim_vmm_sibling ("ttrpc+unix:///x/task.sock", "shared"));
+}
+END_TEST
+
+int
+main (void)
+{
+  Suite *s = suite_create ("vmm-host");
+  TCase *tc = tcase_create ("pure");
+  SRunner *sr;
+  int failed;
+
+  tcase_add_test (tc, argv_tcg);
+  tcase_add_test (tc, argv_kvm);
+  tcase_add_test (tc, accel_auto);
+  tcase_add_test (tc, config_defaults_and_values);
+  tcase_add_test (tc, config_bad_values);
+  tcase_add_test (tc, qmp_chardev_state);
+  tcase_add_test (tc, ready_timeout_covers_two_boots);
+  tcase_add_test (tc, shim_address_paths);
+  suite_add_tcase (s, tc);
+  sr = srunner_create (s);
+  srunner_run_all (sr, CK_NORMAL);
+  failed = srunner_ntests_failed (sr);
+  srunner_free (sr);
+  return failed == 0 ? 0 : 1;
+}
