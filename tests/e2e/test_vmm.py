@@ -3,7 +3,9 @@ vmm-sandboxer -> QEMU micro-VM (TCG here) -> vmm-task. Host-network pods (the gu
 
 Needs scripts/setup-vmm.sh (guest kernel) and, in $KC_BUILD_DIR, shim/containerd-shim-kuasar-vmm-v2,
 sandboxer/vmm/vmm-sandboxer and sandboxer/vmm/guest/kuasar-guest.initrd."""
+import json
 import os
+import signal
 import subprocess
 import time
 
@@ -72,6 +74,71 @@ def test_exec_sync_and_stop(vmm, pod):
     st = c.wait("CONTAINER_EXITED", timeout=30)
     assert st.exit_code == 137
     c.remove()
+
+
+def qemu_pid_of(vmm_sandboxer, pod_id):
+    with open(os.path.join(vmm_sandboxer.dir, pod_id, "sandbox.json")) as f:
+        return json.load(f)["pid"]
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[1][0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def wait_until(cond, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def assert_pod_gone(vmm_sandboxer, pod_id, qemu_pid):
+    assert not alive(qemu_pid)
+    with open("/proc/self/mountinfo") as f:
+        assert os.path.join(vmm_sandboxer.dir, pod_id) not in f.read()
+    assert not os.path.exists(os.path.join(vmm_sandboxer.dir, pod_id))
+
+
+def test_sandboxer_kill9_and_restart_keeps_pod(vmm, pod, vmm_sandboxer):
+    c = pod.create_container("survivor", vmm.images["busybox"], command=["sleep", "1000"]).start()
+    c.wait("CONTAINER_RUNNING", timeout=60)
+    qemu = qemu_pid_of(vmm_sandboxer, pod.id)
+    vmm_sandboxer.kill9()
+    assert alive(qemu), "QEMU must survive a sandboxer crash (own session)"
+    vmm_sandboxer.start()
+    wait_until(lambda: pod.status().status.state == vmm.cri.pb.PodSandboxState.Value("SANDBOX_READY"), 30,
+               "the pod READY after the sandboxer restart")
+    r = c.exec_sync(["echo", "still here"], timeout=30)
+    assert r.exit_code == 0 and r.stdout == b"still here\n"
+    assert qemu_pid_of(vmm_sandboxer, pod.id) == qemu and alive(qemu)
+    c.stop(timeout=5)
+    c.wait("CONTAINER_EXITED", timeout=30)
+    c.remove()
+
+
+def test_qemu_kill9_pod_notready_then_removed(vmm, vmm_sandboxer):
+    p = vmm.cri.run_pod("vmm-qkill", runtime_handler=HANDLER, host_network=True)
+    c = p.create_container("victim", vmm.images["busybox"], command=["sleep", "1000"]).start()
+    c.wait("CONTAINER_RUNNING", timeout=60)
+    qemu = qemu_pid_of(vmm_sandboxer, p.id)
+    os.kill(qemu, signal.SIGKILL)
+    wait_until(lambda: p.status().status.state == vmm.cri.pb.PodSandboxState.Value("SANDBOX_NOTREADY"), 30,
+               "the pod NOTREADY after QEMU was killed")
+    st = c.wait("CONTAINER_EXITED", timeout=60)
+    assert st.exit_code == 137
+    with open(os.path.join(vmm_sandboxer.dir, p.id, "sandbox.json")) as f:
+        rec = json.load(f)
+    assert rec["state"] == "notready" and rec["exit_status"] == 137
+    c.remove()
+    p.stop()
+    p.remove()
+    assert_pod_gone(vmm_sandboxer, p.id, qemu)
 
 
 def test_stop_remove_pod_leaves_nothing(vmm, pod, vmm_sandboxer):
