@@ -10,6 +10,8 @@ Images (all linux/amd64, names under the non-resolvable test domain kc.test):
   kc.test/wasm-hello:1   /hello.wasm + /etc/hello.txt, Entrypoint ["/hello.wasm"]
   kc.test/wasm-sleeper:1 /sleeper.wasm (+ /hello.wasm, /etc/hello.txt to exec)
   kc.test/wasm-alloc:1   /alloc.wasm
+  kc.test/wasm-trap:1    /trap.wasm (prints a line, then traps: `unreachable`)
+  kc.test/wasm-loop:1    /loop.wasm (prints a line, then spins on the CPU forever)
 Layers are reproducible: tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner, gzip -n.
 """
 import argparse
@@ -38,6 +40,8 @@ IMAGES = {
     # The sleeper also carries /hello.wasm and /etc/hello.txt: a long-running container to ExecSync in.
     "wasm-sleeper": {"inputs": ["wasm/sleeper.c", "wasm/hello.c"], "entrypoint": ["/sleeper.wasm"], "cmd": []},
     "wasm-alloc": {"inputs": ["wasm/alloc.c"], "entrypoint": ["/alloc.wasm"], "cmd": []},
+    "wasm-trap": {"inputs": ["wasm/trap.c"], "entrypoint": ["/trap.wasm"], "cmd": []},
+    "wasm-loop": {"inputs": ["wasm/loop.c"], "entrypoint": ["/loop.wasm"], "cmd": []},
 }
 
 

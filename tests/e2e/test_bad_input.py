@@ -4,7 +4,8 @@
   * a running pod's tasker socket and its shim's socket, with raw ttrpc frames (PROTOCOLS.md §1):
     oversized frames, even stream ids, undecodable envelopes and payloads, unknown services and
     methods, bad Task.Create requests, Kill of an unknown id, truncated frames then a hang-up;
-  * CRI: a kuasar-wasm container whose module does not exist.
+  * CRI: a kuasar-wasm container whose module does not exist, one whose module traps (exit 1,
+    the trap on its stderr) and one that spins on the CPU forever (StopContainer ends it);
 Each answer must carry the expected status code, and afterwards every daemon must still serve:
 the pod created first is still READY with its sleeper running and exec-able, and a new hello pod
 runs normally."""
@@ -14,6 +15,7 @@ import os
 import random
 import socket
 import struct
+import time
 
 import grpc
 import pytest
@@ -452,6 +454,66 @@ def test_cri_missing_module_fails_at_start(wasm, pod):
     assert "not found" in details.lower() or "no such file" in details.lower(), details
     assert c.status().state != wasm.cri.pb.ContainerState.Value("CONTAINER_RUNNING")
     c.remove()
+
+
+def sleeper_untouched(wasm, pod, sleeper, tag):
+    """The module's first pod is still READY, its sleeper RUNNING and exec-able."""
+    cri = wasm.cri
+    assert pod.status().status.state == cri.pb.PodSandboxState.Value("SANDBOX_READY")
+    assert sleeper.status().state == cri.pb.ContainerState.Value("CONTAINER_RUNNING")
+    r = sleeper.exec_sync(["/hello.wasm", tag], timeout=60)
+    assert r.exit_code == 0 and f"arg[1]={tag}\n".encode() in r.stdout, r
+
+
+def test_cri_trapping_module(wasm, pod, sleeper):
+    """A module that traps (`unreachable`) exits 1, reason Error, with what it printed before on
+    stdout and the trap named on its stderr; no other pod notices."""
+    cri = wasm.cri
+    p = cri.run_pod("bad-input-trap", runtime_handler=HANDLER, host_network=True)
+    c = p.create_container("trap", wasm.images["wasm-trap"]).start()
+    st = c.wait("CONTAINER_EXITED", timeout=60)
+    assert (st.exit_code, st.reason) == (1, "Error"), st
+    c.wait_log("about to trap\n", stream="stdout")
+    c.wait_log("kuasar-wasm-tasker: wasmedge: unreachable\n", stream="stderr")
+    assert p.status().status.state == cri.pb.PodSandboxState.Value("SANDBOX_READY")
+    sleeper_untouched(wasm, pod, sleeper, "after-trap")
+    # The trapping pod itself still runs containers.
+    h = p.create_container("hello", wasm.images["wasm-hello"], args=["after-trap"]).start()
+    assert h.wait("CONTAINER_EXITED", timeout=60).exit_code == 0
+    h.wait_log("arg[1]=after-trap\n", stream="stdout")
+    c.remove()
+    h.remove()
+    p.stop()
+    p.remove()
+
+
+def test_cri_looping_module_is_stopped(wasm, pod, sleeper):
+    """A module spinning on the CPU (never calling WASI) is ended by StopContainer within its grace
+    period: WASI has no signal handlers, so SIGTERM's default action kills it (143); its pod stays
+    READY and runs the next container."""
+    cri = wasm.cri
+    p = cri.run_pod("bad-input-loop", runtime_handler=HANDLER, host_network=True)
+    c = p.create_container("loop", wasm.images["wasm-loop"]).start()
+    c.wait("CONTAINER_RUNNING", timeout=60)
+    c.wait_log("looping\n", stream="stdout", timeout=60)
+    time.sleep(1)
+    assert c.status().state == cri.pb.ContainerState.Value("CONTAINER_RUNNING")
+    t = time.monotonic()
+    c.stop(timeout=10)
+    took = time.monotonic() - t
+    st = c.status()
+    assert st.state == cri.pb.ContainerState.Value("CONTAINER_EXITED"), st
+    assert (st.exit_code, st.reason) == (143, "Error"), st
+    assert took < 10, f"StopContainer of a spinning module took {took:.1f}s"
+    assert p.status().status.state == cri.pb.PodSandboxState.Value("SANDBOX_READY")
+    sleeper_untouched(wasm, pod, sleeper, "after-loop")
+    h = p.create_container("hello", wasm.images["wasm-hello"], args=["after-loop"]).start()
+    assert h.wait("CONTAINER_EXITED", timeout=60).exit_code == 0
+    h.wait_log("arg[1]=after-loop\n", stream="stdout")
+    c.remove()
+    h.remove()
+    p.stop()
+    p.remove()
 
 
 def test_everything_still_serves(wasm, wasm_sandboxer, pod, sleeper):
