@@ -11,6 +11,7 @@
 
 #include "cleanup.h"
 #include "files.h"
+#include "shim_priv.h" /* kc_shim_read_fd */
 
 static int
 write_all (int fd, const void *data, size_t len)
@@ -55,46 +56,11 @@ shim_write_file_atomic (const char *path, const void *data, size_t len, mode_t m
   return 0;
 }
 
+/* libkcshim's reader (lib/shim/read_fd.c), under the name files.h gives it. */
 int
 shim_read_fd (int fd, char **out, size_t *len, kc_error_t *err)
 {
-  size_t cap = 4096, n = 0;
-  char *buf = malloc (cap + 1);
-
-  if (buf == NULL)
-    return kc_error (err, ENOMEM, "read");
-  for (;;)
-    {
-      ssize_t r;
-      if (n == cap)
-        {
-          char *nb = realloc (buf, cap * 2 + 1);
-          if (nb == NULL)
-            {
-              free (buf);
-              return kc_error (err, ENOMEM, "read");
-            }
-          buf = nb;
-          cap *= 2;
-        }
-      r = read (fd, buf + n, cap - n);
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r < 0)
-        {
-          int saved = errno;
-          free (buf);
-          return kc_error (err, saved, "read");
-        }
-      if (r == 0)
-        break;
-      n += (size_t) r;
-    }
-  buf[n] = '\0';
-  *out = buf;
-  if (len != NULL)
-    *len = n;
-  return 0;
+  return kc_shim_read_fd (fd, out, len, err);
 }
 
 int

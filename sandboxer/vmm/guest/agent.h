@@ -9,12 +9,14 @@
 #include "container.h"
 #include "error.h"
 #include "stdio_relay.h"
+#include "task_server.h"
 #include "ttrpc/ttrpc.h"
 
 struct kc_agent
 {
   struct event_base *base;
   kc_ttrpc_server *srv;
+  struct kc_task_server task_srv; /* the Task methods srv serves (service.c) */
   kc_agent_port *agent_port;
   kc_stdio_relay *relay;
   struct kc_vcontainer *containers;
@@ -39,8 +41,8 @@ void kc_agent_exit_soon (struct kc_agent *a);
 int kc_vmm_service_register (struct kc_agent *a, kc_error_t *err);
 void kc_vmm_service_proc_exited (struct kc_vproc *p);
 /* service_cgroup.c: Stats, Pause, Resume from the guest cgroup. */
-void kc_vmm_service_stats (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata);
-void kc_vmm_service_pause (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata);
-void kc_vmm_service_resume (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata);
+void kc_vmm_service_stats (kc_ttrpc_call *call, const void *req, void *userdata);
+void kc_vmm_service_pause (kc_ttrpc_call *call, const void *req, void *userdata);
+void kc_vmm_service_resume (kc_ttrpc_call *call, const void *req, void *userdata);
 
 #endif

@@ -17,6 +17,7 @@
 #include "guest_cgroup.h"
 #include "log.h"
 #include "process.h"
+#include "task_server.h"
 
 int
 kc_vmm_id_check (const char *what, const char *id, kc_error_t *err)
@@ -249,7 +250,7 @@ kc_vproc_start (struct kc_vproc *p, kc_error_t *err)
 {
   if (p->status != CONTAINERD__V1__TYPES__STATUS__CREATED)
     return kc_error_code (err, KC_FAILED_PRECONDITION, "process %d is not in the created state", (int) p->pid);
-  if (kc_vspawn_start (&p->start_fd, err) < 0)
+  if (kc_task_start_release (&p->start_fd, err) < 0)
     return -1;
   p->status = CONTAINERD__V1__TYPES__STATUS__RUNNING;
   return 0;
@@ -359,7 +360,7 @@ void
 kc_vproc_exited (struct kc_vproc *p, int wstatus)
 {
   p->status = CONTAINERD__V1__TYPES__STATUS__STOPPED;
-  p->exit_status = kc_vmm_exit_status (wstatus);
+  p->exit_status = kc_task_exit_status (wstatus);
   clock_gettime (CLOCK_REALTIME, &p->exited_at);
   if (p->start_fd >= 0)
     close (p->start_fd);

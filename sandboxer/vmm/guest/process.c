@@ -28,16 +28,6 @@ struct child_ctx
   int root_fd;
 };
 
-uint32_t
-kc_vmm_exit_status (int wstatus)
-{
-  if (WIFEXITED (wstatus))
-    return (uint32_t) WEXITSTATUS (wstatus);
-  if (WIFSIGNALED (wstatus))
-    return 128u + (uint32_t) WTERMSIG (wstatus);
-  return 255;
-}
-
 static const char *
 env_path (char *const *env)
 {
@@ -289,22 +279,5 @@ kc_vspawn_run (const struct kc_vspawn *sp, pid_t *pid, int *start_fd, kc_error_t
     return -1;
   *pid = child;
   *start_fd = steal_fd (&start_wr);
-  return 0;
-}
-
-int
-kc_vspawn_start (int *start_fd, kc_error_t *err)
-{
-  ssize_t n;
-
-  if (*start_fd < 0)
-    return kc_error_code (err, KC_FAILED_PRECONDITION, "process already started");
-  do
-    n = write (*start_fd, "s", 1);
-  while (n < 0 && errno == EINTR);
-  close (*start_fd);
-  *start_fd = -1;
-  if (n != 1)
-    return kc_error (err, errno, "start process");
   return 0;
 }

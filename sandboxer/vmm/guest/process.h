@@ -1,6 +1,6 @@
 /* Forking a container process (init with new mount/pid/uts/ipc namespaces, or an exec joining an
    existing container's), set up fully before Create/Exec answers and blocked on a start pipe
-   until Start; exit statuses as runc reports them. */
+   until Start (kc_task_start_release of task_server.h lets it go). */
 #ifndef KC_VMM_PROCESS_H
 #define KC_VMM_PROCESS_H
 
@@ -24,10 +24,6 @@ struct kc_vspawn
 /* Forks the child; returns once it is ready to exec (or failed with its reason). *start_fd is
    the write end of its start pipe (O_CLOEXEC). */
 int kc_vspawn_run (const struct kc_vspawn *sp, pid_t *pid, int *start_fd, kc_error_t *err);
-/* Lets the child exec; closes *start_fd. */
-int kc_vspawn_start (int *start_fd, kc_error_t *err);
-/* waitpid status → the code, or 128 + signal. */
-uint32_t kc_vmm_exit_status (int wstatus);
 /* Finds the executable args0 for env's PATH (runc's lookup), in the current root. */
 char *kc_vmm_find_exec (const char *args0, char *const *env);
 

@@ -13,29 +13,12 @@
 #include "init.h"
 #include "log.h"
 #include "task.pb-c.h"
-
-struct kc_waiter
-{
-  kc_ttrpc_call *call;
-  struct kc_waiter *next;
-};
-
-#define UNPACK(type, fn, call, payload, len)                                                                           \
-  type *req = fn##__unpack (NULL, len, payload);                                                                       \
-  if (req == NULL)                                                                                                     \
-    {                                                                                                                  \
-      kc_ttrpc_call_error (call, KC_INVALID_ARGUMENT, "cannot decode the request");                                    \
-      return;                                                                                                          \
-    }
-
-#define FREE_REQ(fn) fn##__free_unpacked (req, NULL)
+#include "task_server.h"
 
 static void
 fail (kc_ttrpc_call *call, kc_error_t *err)
 {
-  kc_log_info ("%s: %s (%s)", kc_ttrpc_call_method (call), (*err)->msg, kc_code_name ((*err)->code));
-  kc_ttrpc_call_fail (call, err);
-  kc_error_free (err);
+  kc_task_fail (call, err, KC_LOG_INFO);
 }
 
 static struct kc_vcontainer *
@@ -67,39 +50,22 @@ find_proc (struct kc_agent *a, const char *id, const char *exec_id, struct kc_vc
 static Google__Protobuf__Timestamp *
 timestamp_of (const struct kc_vproc *p, Google__Protobuf__Timestamp *ts)
 {
-  if (p->status != CONTAINERD__V1__TYPES__STATUS__STOPPED)
-    return NULL;
-  ts->seconds = p->exited_at.tv_sec;
-  ts->nanos = (int32_t) p->exited_at.tv_nsec;
-  return ts;
+  return kc_task_exited_at (p->status, &p->exited_at, ts);
 }
 
 void
 kc_vmm_service_proc_exited (struct kc_vproc *p)
 {
-  struct kc_waiter *w = p->waiters;
-
-  p->waiters = NULL;
-  while (w != NULL)
-    {
-      struct kc_waiter *next = w->next;
-      Containerd__Task__V2__WaitResponse resp = CONTAINERD__TASK__V2__WAIT_RESPONSE__INIT;
-      Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
-      resp.exit_status = p->exit_status;
-      resp.exited_at = timestamp_of (p, &ts);
-      kc_ttrpc_call_reply (w->call, &resp.base);
-      free (w);
-      w = next;
-    }
+  kc_task_wait_answer (&p->waiters, p->status, p->exit_status, &p->exited_at);
 }
 
 static void
-handle_create (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_create (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
   struct kc_agent *a = userdata;
   cleanup_error kc_error_t err = NULL;
   Containerd__Task__V2__CreateTaskResponse resp = CONTAINERD__TASK__V2__CREATE_TASK_RESPONSE__INIT;
-  UNPACK (Containerd__Task__V2__CreateTaskRequest, containerd__task__v2__create_task_request, call, payload, len);
+  const Containerd__Task__V2__CreateTaskRequest *req = msg;
   struct kc_vcontainer *c = NULL;
   /* The bundle is always <shared>/<id>: the host's bundle path means nothing in the guest. */
   struct kc_vcreate cfg = { .id = req->id,
@@ -121,24 +87,22 @@ handle_create (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *us
       resp.pid = (uint32_t) c->init.pid;
       kc_log_info ("created container %s (pid %d)", c->id, (int) c->init.pid);
     }
-  FREE_REQ (containerd__task__v2__create_task_request);
   if (c == NULL)
     return fail (call, &err);
   kc_ttrpc_call_reply (call, &resp.base);
 }
 
 static void
-handle_start (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_start (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
   cleanup_error kc_error_t err = NULL;
   Containerd__Task__V2__StartResponse resp = CONTAINERD__TASK__V2__START_RESPONSE__INIT;
-  UNPACK (Containerd__Task__V2__StartRequest, containerd__task__v2__start_request, call, payload, len);
+  const Containerd__Task__V2__StartRequest *req = msg;
   struct kc_vproc *p = find_proc (userdata, req->id, req->exec_id, NULL, &err);
   int ret = p != NULL ? kc_vproc_start (p, &err) : -1;
 
   if (ret == 0)
     resp.pid = (uint32_t) p->pid;
-  FREE_REQ (containerd__task__v2__start_request);
   if (ret < 0)
     return fail (call, &err);
   kc_ttrpc_call_reply (call, &resp.base);
@@ -158,13 +122,13 @@ delete_proc (struct kc_agent *a, struct kc_vcontainer *c, struct kc_vproc *p, kc
 }
 
 static void
-handle_delete (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_delete (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
   struct kc_agent *a = userdata;
   cleanup_error kc_error_t err = NULL;
   Containerd__Task__V2__DeleteResponse resp = CONTAINERD__TASK__V2__DELETE_RESPONSE__INIT;
   Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
-  UNPACK (Containerd__Task__V2__DeleteRequest, containerd__task__v2__delete_request, call, payload, len);
+  const Containerd__Task__V2__DeleteRequest *req = msg;
   struct kc_vcontainer *c = NULL;
   struct kc_vproc *p = find_proc (a, req->id, req->exec_id, &c, &err);
   int ret = p != NULL ? delete_proc (a, c, p, &err) : -1;
@@ -182,19 +146,18 @@ handle_delete (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *us
           kc_agent_remove (a, c);
         }
     }
-  FREE_REQ (containerd__task__v2__delete_request);
   if (ret < 0)
     return fail (call, &err);
   kc_ttrpc_call_reply (call, &resp.base);
 }
 
 static void
-handle_state (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_state (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
   cleanup_error kc_error_t err = NULL;
   Containerd__Task__V2__StateResponse resp = CONTAINERD__TASK__V2__STATE_RESPONSE__INIT;
   Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
-  UNPACK (Containerd__Task__V2__StateRequest, containerd__task__v2__state_request, call, payload, len);
+  const Containerd__Task__V2__StateRequest *req = msg;
   struct kc_vcontainer *c = NULL;
   struct kc_vproc *p = find_proc (userdata, req->id, req->exec_id, &c, &err);
 
@@ -211,25 +174,23 @@ handle_state (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *use
       resp.exited_at = timestamp_of (p, &ts);
       resp.exec_id = p->exec_id != NULL ? p->exec_id : (char *) "";
     }
-  FREE_REQ (containerd__task__v2__state_request);
   if (p == NULL)
     return fail (call, &err);
   kc_ttrpc_call_reply (call, &resp.base);
 }
 
 static void
-handle_pids (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_pids (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
   cleanup_error kc_error_t err = NULL;
   Containerd__Task__V2__PidsResponse resp = CONTAINERD__TASK__V2__PIDS_RESPONSE__INIT;
-  UNPACK (Containerd__Task__V2__PidsRequest, containerd__task__v2__pids_request, call, payload, len);
+  const Containerd__Task__V2__PidsRequest *req = msg;
   struct kc_vcontainer *c = find_container (userdata, req->id, &err);
   cleanup_free pid_t *pids = NULL;
   cleanup_free Containerd__V1__Types__ProcessInfo *infos = NULL;
   cleanup_free Containerd__V1__Types__ProcessInfo **ptrs = NULL;
   size_t n = 0;
 
-  FREE_REQ (containerd__task__v2__pids_request);
   if (c == NULL)
     return fail (call, &err);
   if (kc_vcontainer_pids (c, &pids, &n) < 0 || n == 0)
@@ -257,16 +218,16 @@ handle_pids (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *user
 }
 
 static void
-handle_unimplemented (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_unimplemented (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
   kc_ttrpc_call_error (call, KC_UNIMPLEMENTED, "%s is not implemented by vmm-task", kc_ttrpc_call_method (call));
 }
 
 static void
-handle_kill (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_kill (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
   cleanup_error kc_error_t err = NULL;
-  UNPACK (Containerd__Task__V2__KillRequest, containerd__task__v2__kill_request, call, payload, len);
+  const Containerd__Task__V2__KillRequest *req = msg;
   struct kc_vcontainer *c = NULL;
   struct kc_vproc *p = find_proc (userdata, req->id, req->exec_id, &c, &err);
   int ret = -1;
@@ -276,18 +237,17 @@ handle_kill (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *user
   else if (p != NULL)
     ret = req->all && p->exec_id == NULL ? kc_vcontainer_kill_all (c, (int) req->signal, &err)
                                          : kc_vcontainer_kill (c, p, (int) req->signal, &err);
-  FREE_REQ (containerd__task__v2__kill_request);
   if (ret < 0)
     return fail (call, &err);
   kc_ttrpc_call_reply (call, NULL);
 }
 
 static void
-handle_exec (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_exec (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
   struct kc_agent *a = userdata;
   cleanup_error kc_error_t err = NULL;
-  UNPACK (Containerd__Task__V2__ExecProcessRequest, containerd__task__v2__exec_process_request, call, payload, len);
+  const Containerd__Task__V2__ExecProcessRequest *req = msg;
   struct kc_vcontainer *c = find_container (a, req->id, &err);
   int ret = -1;
 
@@ -296,72 +256,61 @@ handle_exec (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *user
   else if (c != NULL)
     ret = kc_vcontainer_exec (c, a->relay, req->exec_id, (const char *) req->spec->value.data, req->spec->value.len,
                               req->stdin, req->stdout, req->stderr, req->terminal, &err);
-  FREE_REQ (containerd__task__v2__exec_process_request);
   if (ret < 0)
     return fail (call, &err);
   kc_ttrpc_call_reply (call, NULL);
 }
 
 static void
-handle_close_io (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_close_io (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
   struct kc_agent *a = userdata;
   cleanup_error kc_error_t err = NULL;
-  UNPACK (Containerd__Task__V2__CloseIORequest, containerd__task__v2__close_iorequest, call, payload, len);
+  const Containerd__Task__V2__CloseIORequest *req = msg;
   struct kc_vproc *p = find_proc (a, req->id, req->exec_id, NULL, &err);
 
   if (p != NULL && req->stdin)
     kc_stdio_relay_close_stdin (a->relay, p->key);
-  FREE_REQ (containerd__task__v2__close_iorequest);
   if (p == NULL)
     return fail (call, &err);
   kc_ttrpc_call_reply (call, NULL);
 }
 
 static void
-handle_wait (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_wait (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
   cleanup_error kc_error_t err = NULL;
-  UNPACK (Containerd__Task__V2__WaitRequest, containerd__task__v2__wait_request, call, payload, len);
+  const Containerd__Task__V2__WaitRequest *req = msg;
   struct kc_vproc *p = find_proc (userdata, req->id, req->exec_id, NULL, &err);
-  struct kc_waiter *w;
 
-  FREE_REQ (containerd__task__v2__wait_request);
   if (p == NULL)
     return fail (call, &err);
-  w = calloc (1, sizeof (*w));
-  if (w == NULL)
-    return kc_ttrpc_call_error (call, KC_RESOURCE_EXHAUSTED, "out of memory");
-  w->call = call;
-  w->next = p->waiters;
-  p->waiters = w;
+  if (kc_task_wait_add (&p->waiters, call) < 0)
+    return;
   if (p->status == CONTAINERD__V1__TYPES__STATUS__STOPPED)
     kc_vmm_service_proc_exited (p);
 }
 
 static void
-handle_connect (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_connect (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
   Containerd__Task__V2__ConnectResponse resp = CONTAINERD__TASK__V2__CONNECT_RESPONSE__INIT;
-  UNPACK (Containerd__Task__V2__ConnectRequest, containerd__task__v2__connect_request, call, payload, len);
+  const Containerd__Task__V2__ConnectRequest *req = msg;
   struct kc_vcontainer *c = kc_agent_find (userdata, req->id);
 
   resp.shim_pid = (uint32_t) getpid ();
   resp.task_pid = c != NULL ? (uint32_t) c->init.pid : 0;
   resp.version = (char *) KC_VERSION;
-  FREE_REQ (containerd__task__v2__connect_request);
   kc_ttrpc_call_reply (call, &resp.base);
 }
 
 /* Powers the VM off once the answer is out, unless a container still runs (runc-shim style:
    a Shutdown then is ignored; the host kills QEMU to force it). */
 static void
-handle_shutdown (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_shutdown (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
   struct kc_agent *a = userdata;
-  UNPACK (Containerd__Task__V2__ShutdownRequest, containerd__task__v2__shutdown_request, call, payload, len);
 
-  FREE_REQ (containerd__task__v2__shutdown_request);
   kc_ttrpc_call_reply (call, NULL);
   if (kc_agent_any_alive (a))
     {
@@ -373,40 +322,29 @@ handle_shutdown (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *
   kc_agent_exit_soon (a);
 }
 
-struct method
-{
-  const char *name;
-  kc_ttrpc_handler_fn fn;
-};
-
-static const struct method methods[] = {
-  { "State", handle_state },
-  { "Create", handle_create },
-  { "Start", handle_start },
-  { "Delete", handle_delete },
-  { "Pids", handle_pids },
-  { "Pause", kc_vmm_service_pause },
-  { "Resume", kc_vmm_service_resume },
-  { "Checkpoint", handle_unimplemented },
-  { "Kill", handle_kill },
-  { "Exec", handle_exec },
-  { "ResizePty", handle_unimplemented },
-  { "CloseIO", handle_close_io },
-  { "Update", handle_unimplemented },
-  { "Wait", handle_wait },
-  { "Stats", kc_vmm_service_stats },
-  { "Connect", handle_connect },
-  { "Shutdown", handle_shutdown },
+static const struct kc_task_method methods[] = {
+  KC_TASK_METHOD ("State", state_request, handle_state),
+  KC_TASK_METHOD ("Create", create_task_request, handle_create),
+  KC_TASK_METHOD ("Start", start_request, handle_start),
+  KC_TASK_METHOD ("Delete", delete_request, handle_delete),
+  KC_TASK_METHOD ("Pids", pids_request, handle_pids),
+  KC_TASK_METHOD ("Pause", pause_request, kc_vmm_service_pause),
+  KC_TASK_METHOD ("Resume", resume_request, kc_vmm_service_resume),
+  { "Checkpoint", NULL, handle_unimplemented },
+  KC_TASK_METHOD ("Kill", kill_request, handle_kill),
+  KC_TASK_METHOD ("Exec", exec_process_request, handle_exec),
+  { "ResizePty", NULL, handle_unimplemented },
+  KC_TASK_METHOD ("CloseIO", close_iorequest, handle_close_io),
+  { "Update", NULL, handle_unimplemented },
+  KC_TASK_METHOD ("Wait", wait_request, handle_wait),
+  KC_TASK_METHOD ("Stats", stats_request, kc_vmm_service_stats),
+  KC_TASK_METHOD ("Connect", connect_request, handle_connect),
+  KC_TASK_METHOD ("Shutdown", shutdown_request, handle_shutdown),
 };
 
 int
 kc_vmm_service_register (struct kc_agent *a, kc_error_t *err)
 {
-  static const char *const services[] = { "containerd.task.v2.Task", "containerd.task.v3.Task" };
-
-  for (size_t s = 0; s < 2; s++)
-    for (size_t i = 0; i < sizeof (methods) / sizeof (methods[0]); i++)
-      if (kc_ttrpc_server_register (a->srv, services[s], methods[i].name, methods[i].fn, a, err) < 0)
-        return kc_error_wrap (err, "register %s/%s", services[s], methods[i].name);
-  return 0;
+  a->task_srv = (struct kc_task_server){ methods, sizeof (methods) / sizeof (methods[0]), a };
+  return kc_task_server_register (a->srv, &a->task_srv, err);
 }

@@ -17,6 +17,7 @@
 #include "preopen.h"
 #include "process.h"
 #include "record.h"
+#include "task_server.h"
 
 int
 kc_id_check (const char *what, const char *id, kc_error_t *err)
@@ -242,7 +243,7 @@ kc_proc_start (struct kc_proc *p, kc_error_t *err)
 {
   if (p->status != CONTAINERD__V1__TYPES__STATUS__CREATED)
     return kc_error_code (err, KC_FAILED_PRECONDITION, "process %d is not in the created state", (int) p->pid);
-  if (kc_process_start (&p->start_fd, err) < 0)
+  if (kc_task_start_release (&p->start_fd, err) < 0)
     return -1;
   p->status = CONTAINERD__V1__TYPES__STATUS__RUNNING;
   return 0;
@@ -262,7 +263,7 @@ void
 kc_proc_exited (struct kc_container *c, struct kc_proc *p, int wstatus)
 {
   p->status = CONTAINERD__V1__TYPES__STATUS__STOPPED;
-  p->exit_status = kc_exit_status_from_wait (wstatus);
+  p->exit_status = kc_task_exit_status (wstatus);
   clock_gettime (CLOCK_REALTIME, &p->exited_at);
   if (p->start_fd >= 0)
     {

@@ -19,16 +19,6 @@
 #include "cleanup.h"
 #include "log.h"
 
-uint32_t
-kc_exit_status_from_wait (int wstatus)
-{
-  if (WIFEXITED (wstatus))
-    return (uint32_t) WEXITSTATUS (wstatus);
-  if (WIFSIGNALED (wstatus))
-    return 128u + (uint32_t) WTERMSIG (wstatus);
-  return 255;
-}
-
 static int
 set_blocking (int fd, kc_error_t *err)
 {
@@ -247,22 +237,5 @@ kc_process_spawn (const struct kc_spawn *sp, pid_t *pid, int *start_fd, kc_error
       *start_fd = -1;
       return -1; /* the SIGCHLD handler reaps it */
     }
-  return 0;
-}
-
-int
-kc_process_start (int *start_fd, kc_error_t *err)
-{
-  ssize_t n;
-
-  if (*start_fd < 0)
-    return kc_error_code (err, KC_FAILED_PRECONDITION, "process already started");
-  do
-    n = write (*start_fd, "s", 1);
-  while (n < 0 && errno == EINTR);
-  close (*start_fd);
-  *start_fd = -1;
-  if (n != 1)
-    return kc_error (err, errno, "start process");
   return 0;
 }

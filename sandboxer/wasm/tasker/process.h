@@ -1,5 +1,5 @@
 /* A container process (init or exec): its stdio opened in the tasker, a forked child that waits on
-   a start pipe and then runs the module with a wasm engine; exit statuses as runc reports them. */
+   a start pipe and then runs the module with a wasm engine. */
 #ifndef KC_TASKER_PROCESS_H
 #define KC_TASKER_PROCESS_H
 
@@ -27,15 +27,11 @@ struct kc_spawn
   const struct kc_cgroup *cgroup; /* NULL: stay in ours */
 };
 
-/* Forks the child (blocked until kc_process_start) and joins it to its cgroup. *start_fd is the
-   write end of its start pipe (O_CLOEXEC). */
+/* Forks the child (blocked until kc_task_start_release, task_server.h) and joins it to its cgroup.
+   *start_fd is the write end of its start pipe (O_CLOEXEC). */
 int kc_process_spawn (const struct kc_spawn *sp, pid_t *pid, int *start_fd, kc_error_t *err);
-/* Lets the child run its module; closes *start_fd. */
-int kc_process_start (int *start_fd, kc_error_t *err);
 /* Opens one stdio stream of a container without blocking: "" → /dev/null, a FIFO or file path,
    or file://path. for_write 0 = stdin. */
 int kc_stdio_open (const char *path, int for_write, kc_error_t *err);
-/* waitpid status → exit status as runc reports it: the code, or 128 + signal. */
-uint32_t kc_exit_status_from_wait (int wstatus);
 
 #endif

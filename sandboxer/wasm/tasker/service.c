@@ -11,30 +11,13 @@
 #include "containerd_task_types.pb-c.h"
 #include "log.h"
 #include "task.pb-c.h"
+#include "task_server.h"
 #include "tasker.h"
-
-struct kc_waiter
-{
-  kc_ttrpc_call *call;
-  struct kc_waiter *next;
-};
-
-#define UNPACK(type, fn, call, payload, len)                                                                           \
-  type *req = fn##__unpack (NULL, len, payload);                                                                       \
-  if (req == NULL)                                                                                                     \
-    {                                                                                                                  \
-      kc_ttrpc_call_error (call, KC_INVALID_ARGUMENT, "cannot decode the request");                                    \
-      return;                                                                                                          \
-    }
-
-#define FREE_REQ(fn) fn##__free_unpacked (req, NULL)
 
 static void
 fail (kc_ttrpc_call *call, kc_error_t *err)
 {
-  kc_log_debug ("%s: %s (%s)", kc_ttrpc_call_method (call), (*err)->msg, kc_code_name ((*err)->code));
-  kc_ttrpc_call_fail (call, err);
-  kc_error_free (err);
+  kc_task_fail (call, err, KC_LOG_DEBUG);
 }
 
 static struct kc_container *
@@ -66,39 +49,22 @@ find_proc (struct kc_tasker *t, const char *id, const char *exec_id, struct kc_c
 static Google__Protobuf__Timestamp *
 timestamp_of (const struct kc_proc *p, Google__Protobuf__Timestamp *ts)
 {
-  if (p->status != CONTAINERD__V1__TYPES__STATUS__STOPPED)
-    return NULL;
-  ts->seconds = p->exited_at.tv_sec;
-  ts->nanos = (int32_t) p->exited_at.tv_nsec;
-  return ts;
+  return kc_task_exited_at (p->status, &p->exited_at, ts);
 }
 
 void
 kc_service_proc_exited (struct kc_proc *p)
 {
-  struct kc_waiter *w = p->waiters;
-
-  p->waiters = NULL;
-  while (w != NULL)
-    {
-      struct kc_waiter *next = w->next;
-      Containerd__Task__V2__WaitResponse resp = CONTAINERD__TASK__V2__WAIT_RESPONSE__INIT;
-      Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
-      resp.exit_status = p->exit_status;
-      resp.exited_at = timestamp_of (p, &ts);
-      kc_ttrpc_call_reply (w->call, &resp.base);
-      free (w);
-      w = next;
-    }
+  kc_task_wait_answer (&p->waiters, p->status, p->exit_status, &p->exited_at);
 }
 
 static void
-handle_create (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_create (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
   struct kc_tasker *t = userdata;
   cleanup_error kc_error_t err = NULL;
   Containerd__Task__V2__CreateTaskResponse resp = CONTAINERD__TASK__V2__CREATE_TASK_RESPONSE__INIT;
-  UNPACK (Containerd__Task__V2__CreateTaskRequest, containerd__task__v2__create_task_request, call, payload, len);
+  const Containerd__Task__V2__CreateTaskRequest *req = msg;
   cleanup_free struct kc_mount_spec *mounts = calloc (req->n_rootfs + 1, sizeof (struct kc_mount_spec));
   struct kc_container *c = NULL;
   struct kc_container_config cfg = { .id = req->id,
@@ -132,38 +98,36 @@ handle_create (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *us
       resp.pid = (uint32_t) c->init.pid;
       kc_log_info ("created container %s (pid %d)", c->id, (int) c->init.pid);
     }
-  FREE_REQ (containerd__task__v2__create_task_request);
   if (c == NULL)
     return fail (call, &err);
   kc_ttrpc_call_reply (call, &resp.base);
 }
 
 static void
-handle_start (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_start (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
   struct kc_tasker *t = userdata;
   cleanup_error kc_error_t err = NULL;
   Containerd__Task__V2__StartResponse resp = CONTAINERD__TASK__V2__START_RESPONSE__INIT;
-  UNPACK (Containerd__Task__V2__StartRequest, containerd__task__v2__start_request, call, payload, len);
+  const Containerd__Task__V2__StartRequest *req = msg;
   struct kc_proc *p = find_proc (t, req->id, req->exec_id, NULL, &err);
   int ret = p != NULL ? kc_proc_start (p, &err) : -1;
 
   if (ret == 0)
     resp.pid = (uint32_t) p->pid;
-  FREE_REQ (containerd__task__v2__start_request);
   if (ret < 0)
     return fail (call, &err);
   kc_ttrpc_call_reply (call, &resp.base);
 }
 
 static void
-handle_delete (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_delete (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
   struct kc_tasker *t = userdata;
   cleanup_error kc_error_t err = NULL;
   Containerd__Task__V2__DeleteResponse resp = CONTAINERD__TASK__V2__DELETE_RESPONSE__INIT;
   Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
-  UNPACK (Containerd__Task__V2__DeleteRequest, containerd__task__v2__delete_request, call, payload, len);
+  const Containerd__Task__V2__DeleteRequest *req = msg;
   struct kc_container *c = NULL;
   struct kc_proc *p = find_proc (t, req->id, req->exec_id, &c, &err);
   int ret = -1;
@@ -190,20 +154,19 @@ handle_delete (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *us
           ret = 0;
         }
     }
-  FREE_REQ (containerd__task__v2__delete_request);
   if (ret < 0)
     return fail (call, &err);
   kc_ttrpc_call_reply (call, &resp.base);
 }
 
 static void
-handle_state (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_state (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
   struct kc_tasker *t = userdata;
   cleanup_error kc_error_t err = NULL;
   Containerd__Task__V2__StateResponse resp = CONTAINERD__TASK__V2__STATE_RESPONSE__INIT;
   Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
-  UNPACK (Containerd__Task__V2__StateRequest, containerd__task__v2__state_request, call, payload, len);
+  const Containerd__Task__V2__StateRequest *req = msg;
   struct kc_container *c = NULL;
   struct kc_proc *p = find_proc (t, req->id, req->exec_id, &c, &err);
 
@@ -222,7 +185,6 @@ handle_state (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *use
       resp.exited_at = timestamp_of (p, &ts);
       resp.exec_id = p->exec_id != NULL ? p->exec_id : (char *) "";
     }
-  FREE_REQ (containerd__task__v2__state_request);
   if (p == NULL)
     return fail (call, &err);
   kc_ttrpc_call_reply (call, &resp.base);
@@ -242,17 +204,16 @@ append_pid (Containerd__V1__Types__ProcessInfo **infos, size_t *n, pid_t pid)
 }
 
 static void
-handle_pids (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_pids (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
   struct kc_tasker *t = userdata;
   cleanup_error kc_error_t err = NULL;
   Containerd__Task__V2__PidsResponse resp = CONTAINERD__TASK__V2__PIDS_RESPONSE__INIT;
-  UNPACK (Containerd__Task__V2__PidsRequest, containerd__task__v2__pids_request, call, payload, len);
+  const Containerd__Task__V2__PidsRequest *req = msg;
   struct kc_container *c = find_container (t, req->id, &err);
   cleanup_free pid_t *pids = NULL;
   size_t npids = 0, nexec = 0;
 
-  FREE_REQ (containerd__task__v2__pids_request);
   if (c == NULL)
     return fail (call, &err);
   if (c->has_cgroup && kc_cgroup_pids (&c->cgroup, &pids, &npids, &err) < 0)
@@ -300,45 +261,25 @@ pause_or_resume (kc_ttrpc_call *call, const char *id, int pause, struct kc_taske
 }
 
 static void
-handle_pause (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_pause (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
-  UNPACK (Containerd__Task__V2__PauseRequest, containerd__task__v2__pause_request, call, payload, len);
+  const Containerd__Task__V2__PauseRequest *req = msg;
   pause_or_resume (call, req->id, 1, userdata);
-  FREE_REQ (containerd__task__v2__pause_request);
 }
 
 static void
-handle_resume (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_resume (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
-  UNPACK (Containerd__Task__V2__ResumeRequest, containerd__task__v2__resume_request, call, payload, len);
+  const Containerd__Task__V2__ResumeRequest *req = msg;
   pause_or_resume (call, req->id, 0, userdata);
-  FREE_REQ (containerd__task__v2__resume_request);
-}
-
-/* Packs m as the Any containerd's CRI decodes on a cgroup v1 host and replies with it. */
-static void
-reply_metrics (kc_ttrpc_call *call, struct kc_cgroup_metrics *m)
-{
-  Containerd__Task__V2__StatsResponse resp = CONTAINERD__TASK__V2__STATS_RESPONSE__INIT;
-  Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
-  size_t len = io__containerd__cgroups__v1__metrics__get_packed_size (&m->metrics);
-  cleanup_free uint8_t *buf = malloc (len + 1);
-
-  if (buf == NULL)
-    return kc_ttrpc_call_error (call, KC_RESOURCE_EXHAUSTED, "out of memory");
-  any.type_url = (char *) KC_CGROUP_METRICS_TYPE_URL;
-  any.value.len = io__containerd__cgroups__v1__metrics__pack (&m->metrics, buf);
-  any.value.data = buf;
-  resp.stats = &any;
-  kc_ttrpc_call_reply (call, &resp.base);
 }
 
 static void
-handle_stats (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_stats (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
   struct kc_tasker *t = userdata;
   cleanup_error kc_error_t err = NULL;
-  UNPACK (Containerd__Task__V2__StatsRequest, containerd__task__v2__stats_request, call, payload, len);
+  const Containerd__Task__V2__StatsRequest *req = msg;
   struct kc_container *c = find_container (t, req->id, &err);
   struct kc_cgroup_metrics m;
   int ret = -1;
@@ -347,19 +288,18 @@ handle_stats (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *use
     kc_error_code (&err, KC_FAILED_PRECONDITION, "container `%s` has no cgroup", req->id);
   else if (c != NULL)
     ret = kc_cgroup_metrics_read (c->cgroup.root, c->cgroup.rel, c->cgroup.v2, &m, &err);
-  FREE_REQ (containerd__task__v2__stats_request);
   if (ret < 0)
     {
       if (c != NULL && c->has_cgroup)
         kc_cgroup_metrics_release (&m);
       return fail (call, &err);
     }
-  reply_metrics (call, &m);
+  kc_task_reply_metrics (call, &m);
   kc_cgroup_metrics_release (&m);
 }
 
 static void
-handle_unimplemented (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_unimplemented (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
   kc_ttrpc_call_error (call, KC_UNIMPLEMENTED, "%s is not implemented by the wasm tasker", kc_ttrpc_call_method (call));
 }
@@ -380,11 +320,11 @@ kill_all (struct kc_container *c, struct kc_proc *p, int sig, kc_error_t *err)
 }
 
 static void
-handle_kill (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_kill (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
   struct kc_tasker *t = userdata;
   cleanup_error kc_error_t err = NULL;
-  UNPACK (Containerd__Task__V2__KillRequest, containerd__task__v2__kill_request, call, payload, len);
+  const Containerd__Task__V2__KillRequest *req = msg;
   struct kc_container *c = NULL;
   struct kc_proc *p = find_proc (t, req->id, req->exec_id, &c, &err);
   int ret = -1;
@@ -399,18 +339,17 @@ handle_kill (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *user
       if (ret == 0 && c->paused && req->signal == SIGKILL && p->exec_id == NULL)
         kc_cgroup_freeze (&c->cgroup, 0, NULL), c->paused = 0;
     }
-  FREE_REQ (containerd__task__v2__kill_request);
   if (ret < 0)
     return fail (call, &err);
   kc_ttrpc_call_reply (call, NULL);
 }
 
 static void
-handle_exec (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_exec (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
   struct kc_tasker *t = userdata;
   cleanup_error kc_error_t err = NULL;
-  UNPACK (Containerd__Task__V2__ExecProcessRequest, containerd__task__v2__exec_process_request, call, payload, len);
+  const Containerd__Task__V2__ExecProcessRequest *req = msg;
   struct kc_container *c = find_container (t, req->id, &err);
   int ret = -1;
 
@@ -419,34 +358,32 @@ handle_exec (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *user
   else if (c != NULL)
     ret = kc_container_exec (c, t->engine, req->exec_id, (const char *) req->spec->value.data, req->spec->value.len,
                              req->stdin, req->stdout, req->stderr, req->terminal, &err);
-  FREE_REQ (containerd__task__v2__exec_process_request);
   if (ret < 0)
     return fail (call, &err);
   kc_ttrpc_call_reply (call, NULL);
 }
 
 static void
-handle_close_io (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_close_io (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
   struct kc_tasker *t = userdata;
   cleanup_error kc_error_t err = NULL;
-  UNPACK (Containerd__Task__V2__CloseIORequest, containerd__task__v2__close_iorequest, call, payload, len);
+  const Containerd__Task__V2__CloseIORequest *req = msg;
   struct kc_proc *p = find_proc (t, req->id, req->exec_id, NULL, &err);
 
   /* The child reads containerd's stdin FIFO itself and the tasker keeps no write end, so it sees
      EOF as soon as containerd closes its side: nothing to close here. */
-  FREE_REQ (containerd__task__v2__close_iorequest);
   if (p == NULL)
     return fail (call, &err);
   kc_ttrpc_call_reply (call, NULL);
 }
 
 static void
-handle_update (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_update (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
   struct kc_tasker *t = userdata;
   cleanup_error kc_error_t err = NULL;
-  UNPACK (Containerd__Task__V2__UpdateTaskRequest, containerd__task__v2__update_task_request, call, payload, len);
+  const Containerd__Task__V2__UpdateTaskRequest *req = msg;
   struct kc_container *c = find_container (t, req->id, &err);
   struct kc_oci_resources res;
   int ret = -1;
@@ -459,56 +396,46 @@ handle_update (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *us
            && kc_oci_resources_parse ((const char *) req->resources->value.data, req->resources->value.len, &res, &err)
                   == 0)
     ret = kc_cgroup_apply (&c->cgroup, &res, &err);
-  FREE_REQ (containerd__task__v2__update_task_request);
   if (ret < 0)
     return fail (call, &err);
   kc_ttrpc_call_reply (call, NULL);
 }
 
 static void
-handle_wait (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_wait (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
   struct kc_tasker *t = userdata;
   cleanup_error kc_error_t err = NULL;
-  UNPACK (Containerd__Task__V2__WaitRequest, containerd__task__v2__wait_request, call, payload, len);
+  const Containerd__Task__V2__WaitRequest *req = msg;
   struct kc_proc *p = find_proc (t, req->id, req->exec_id, NULL, &err);
-  struct kc_waiter *w;
 
-  FREE_REQ (containerd__task__v2__wait_request);
   if (p == NULL)
     return fail (call, &err);
-  w = calloc (1, sizeof (*w));
-  if (w == NULL)
-    return kc_ttrpc_call_error (call, KC_RESOURCE_EXHAUSTED, "out of memory");
-  w->call = call;
-  w->next = p->waiters;
-  p->waiters = w;
+  if (kc_task_wait_add (&p->waiters, call) < 0)
+    return;
   if (p->status == CONTAINERD__V1__TYPES__STATUS__STOPPED)
     kc_service_proc_exited (p);
 }
 
 static void
-handle_connect (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_connect (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
   struct kc_tasker *t = userdata;
   Containerd__Task__V2__ConnectResponse resp = CONTAINERD__TASK__V2__CONNECT_RESPONSE__INIT;
-  UNPACK (Containerd__Task__V2__ConnectRequest, containerd__task__v2__connect_request, call, payload, len);
+  const Containerd__Task__V2__ConnectRequest *req = msg;
   struct kc_container *c = kc_tasker_find (t, req->id);
 
   resp.shim_pid = (uint32_t) getpid ();
   resp.task_pid = c != NULL ? (uint32_t) c->init.pid : 0;
   resp.version = (char *) KC_VERSION;
-  FREE_REQ (containerd__task__v2__connect_request);
   kc_ttrpc_call_reply (call, &resp.base);
 }
 
 static void
-handle_shutdown (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_shutdown (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
   struct kc_tasker *t = userdata;
-  UNPACK (Containerd__Task__V2__ShutdownRequest, containerd__task__v2__shutdown_request, call, payload, len);
 
-  FREE_REQ (containerd__task__v2__shutdown_request);
   kc_ttrpc_call_reply (call, NULL);
   /* Like runc's shim: ignored while a container lives. */
   if (!kc_tasker_any_alive (t))
@@ -518,40 +445,29 @@ handle_shutdown (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *
     }
 }
 
-struct method
-{
-  const char *name;
-  kc_ttrpc_handler_fn fn;
-};
-
-static const struct method methods[] = {
-  { "State", handle_state },
-  { "Create", handle_create },
-  { "Start", handle_start },
-  { "Delete", handle_delete },
-  { "Pids", handle_pids },
-  { "Pause", handle_pause },
-  { "Resume", handle_resume },
-  { "Checkpoint", handle_unimplemented },
-  { "Kill", handle_kill },
-  { "Exec", handle_exec },
-  { "ResizePty", handle_unimplemented },
-  { "CloseIO", handle_close_io },
-  { "Update", handle_update },
-  { "Wait", handle_wait },
-  { "Stats", handle_stats },
-  { "Connect", handle_connect },
-  { "Shutdown", handle_shutdown },
+static const struct kc_task_method methods[] = {
+  KC_TASK_METHOD ("State", state_request, handle_state),
+  KC_TASK_METHOD ("Create", create_task_request, handle_create),
+  KC_TASK_METHOD ("Start", start_request, handle_start),
+  KC_TASK_METHOD ("Delete", delete_request, handle_delete),
+  KC_TASK_METHOD ("Pids", pids_request, handle_pids),
+  KC_TASK_METHOD ("Pause", pause_request, handle_pause),
+  KC_TASK_METHOD ("Resume", resume_request, handle_resume),
+  { "Checkpoint", NULL, handle_unimplemented },
+  KC_TASK_METHOD ("Kill", kill_request, handle_kill),
+  KC_TASK_METHOD ("Exec", exec_process_request, handle_exec),
+  { "ResizePty", NULL, handle_unimplemented },
+  KC_TASK_METHOD ("CloseIO", close_iorequest, handle_close_io),
+  KC_TASK_METHOD ("Update", update_task_request, handle_update),
+  KC_TASK_METHOD ("Wait", wait_request, handle_wait),
+  KC_TASK_METHOD ("Stats", stats_request, handle_stats),
+  KC_TASK_METHOD ("Connect", connect_request, handle_connect),
+  KC_TASK_METHOD ("Shutdown", shutdown_request, handle_shutdown),
 };
 
 int
 kc_service_register (struct kc_tasker *t, kc_error_t *err)
 {
-  static const char *const services[] = { "containerd.task.v2.Task", "containerd.task.v3.Task" };
-
-  for (size_t s = 0; s < 2; s++)
-    for (size_t i = 0; i < sizeof (methods) / sizeof (methods[0]); i++)
-      if (kc_ttrpc_server_register (t->srv, services[s], methods[i].name, methods[i].fn, t, err) < 0)
-        return kc_error_wrap (err, "register %s/%s", services[s], methods[i].name);
-  return 0;
+  t->task_srv = (struct kc_task_server){ methods, sizeof (methods) / sizeof (methods[0]), t };
+  return kc_task_server_register (t->srv, &t->task_srv, err);
 }

@@ -8,6 +8,7 @@
 #include "container.h"
 #include "engine.h"
 #include "error.h"
+#include "task_server.h"
 #include "ttrpc/ttrpc.h"
 
 #define KC_TASKER_STOP_GRACE_SEC 10
@@ -28,6 +29,7 @@ struct kc_tasker
 {
   struct event_base *base;
   kc_ttrpc_server *srv;
+  struct kc_task_server task_srv; /* the Task methods srv serves (service.c) */
   char *id, *socket_path, *cgroup_base;
   char *dir;               /* --dir: container records go under it (record.h); NULL: none */
   char *aot_cache_dir;     /* NULL: modules are interpreted */

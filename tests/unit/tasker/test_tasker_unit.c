@@ -16,6 +16,7 @@
 #include "mount.h"
 #include "preopen.h"
 #include "process.h"
+#include "task_server.h" /* lib/ */
 #include "spec.h"
 #include "test_tasker_module.h"
 
@@ -165,12 +166,12 @@ END_TEST
 
 START_TEST (exit_statuses)
 {
-  ck_assert_uint_eq (kc_exit_status_from_wait (0), 0);
-  ck_assert_uint_eq (kc_exit_status_from_wait (3 << 8), 3);
-  ck_assert_uint_eq (kc_exit_status_from_wait (255 << 8), 255);
-  ck_assert_uint_eq (kc_exit_status_from_wait (SIGTERM), 143);
-  ck_assert_uint_eq (kc_exit_status_from_wait (SIGKILL), 137);
-  ck_assert_uint_eq (kc_exit_status_from_wait (SIGKILL | 0x80), 137); /* core dumped */
+  ck_assert_uint_eq (kc_task_exit_status (0), 0);
+  ck_assert_uint_eq (kc_task_exit_status (3 << 8), 3);
+  ck_assert_uint_eq (kc_task_exit_status (255 << 8), 255);
+  ck_assert_uint_eq (kc_task_exit_status (SIGTERM), 143);
+  ck_assert_uint_eq (kc_task_exit_status (SIGKILL), 137);
+  ck_assert_uint_eq (kc_task_exit_status (SIGKILL | 0x80), 137); /* core dumped */
 }
 END_TEST
 
