@@ -128,23 +128,72 @@ remove_cgroups (const char **cgroups, size_t n)
       kc_log_warn ("reclaim: remove cgroup `%s`: %s", cgroups[i], strerror (errno));
 }
 
-/* Only directories strictly under cgroup_root are ours to kill in and remove. */
-static size_t
-keep_under (const char **v, size_t n, const char *root)
+/* 1 when a path has a "." or ".." component (or is relative): a record naming one is corrupt. */
+static int
+path_is_odd (const char *p)
 {
-  size_t len = strlen (root), kept = 0;
+  if (p[0] != '/')
+    return 1;
+  for (const char *c = p; (c = strchr (c, '/')) != NULL; c++)
+    if ((c[1] == '.' && (c[2] == '/' || c[2] == '\0'))
+        || (c[1] == '.' && c[2] == '.' && (c[3] == '/' || c[3] == '\0')))
+      return 1;
+  return 0;
+}
+
+/* The pod's own cgroups only: "<root>/<pod_rel>/<x>" (v2) or "<root>/<controller>/<pod_rel>/<x>"
+   (v1). A corrupt record must never make us kill in, or remove, anything else (a controller's
+   root cgroup holds the whole host). */
+static int
+cgroup_is_pods (const char *path, const char *root, const char *pod_rel)
+{
+  size_t rlen = strlen (root), plen = strlen (pod_rel);
+  const char *rest, *slash;
+
+  if (path_is_odd (path) || strncmp (path, root, rlen) != 0 || path[rlen] != '/')
+    return 0;
+  rest = path + rlen + 1;
+  if (strncmp (rest, pod_rel, plen) == 0 && rest[plen] == '/' && rest[plen + 1] != '\0')
+    return 1;
+  slash = strchr (rest, '/');
+  if (slash == NULL)
+    return 0;
+  rest = slash + 1;
+  return strncmp (rest, pod_rel, plen) == 0 && rest[plen] == '/' && rest[plen + 1] != '\0';
+}
+
+static size_t
+keep_pod_cgroups (const char **v, size_t n, const char *root, const char *pod_rel)
+{
+  size_t kept = 0;
 
   for (size_t i = 0; i < n; i++)
-    if (strncmp (v[i], root, len) == 0 && v[i][len] == '/' && v[i][len + 1] != '\0')
+    if (pod_rel != NULL && pod_rel[0] != '\0' && cgroup_is_pods (v[i], root, pod_rel))
       v[kept++] = v[i];
     else
-      kc_log_warn ("reclaim: refusing cgroup `%s` (not under %s)", v[i], root);
+      kc_log_warn ("reclaim: refusing cgroup `%s` (not under %s/[controller/]%s)", v[i], root,
+                   pod_rel ? pod_rel : "");
+  v[kept] = NULL;
+  return kept;
+}
+
+/* A tasker only ever mounts a container's <bundle>/rootfs. */
+static size_t
+keep_rootfs_mounts (const char **v, size_t n)
+{
+  size_t kept = 0, len;
+
+  for (size_t i = 0; i < n; i++)
+    if (!path_is_odd (v[i]) && (len = strlen (v[i])) > 7 && strcmp (v[i] + len - 7, "/rootfs") == 0)
+      v[kept++] = v[i];
+    else
+      kc_log_warn ("reclaim: refusing mount `%s` (not a container rootfs)", v[i]);
   v[kept] = NULL;
   return kept;
 }
 
 static void
-reclaim_record (const char *path, const char *cgroup_root)
+reclaim_record (const char *path, const char *cgroup_root, const char *pod_rel)
 {
   json_object *j = json_object_from_file (path);
   cleanup_free const char **mounts = NULL, **cgroups = NULL;
@@ -160,7 +209,8 @@ reclaim_record (const char *path, const char *cgroup_root)
   cgroups = strings_of (j, KC_RECORD_KEY_CGROUPS, &nc);
   if (mounts != NULL && cgroups != NULL)
     {
-      nc = keep_under (cgroups, nc, cgroup_root);
+      nc = keep_pod_cgroups (cgroups, nc, cgroup_root, pod_rel);
+      nm = keep_rootfs_mounts (mounts, nm);
       kill_all (cgroups, nc);
       unmount_all (mounts, nm);
       remove_cgroups (cgroups, nc);
@@ -212,7 +262,7 @@ kc_wasm_reclaim (const char *sandbox_dir, const char *cgroup_root, const char *p
           cleanup_free char *path = NULL;
           if (len <= 5 || strcmp (de->d_name + len - 5, ".json") != 0 || asprintf (&path, "%s/%s", sub, de->d_name) < 0)
             continue;
-          reclaim_record (path, cgroup_root);
+          reclaim_record (path, cgroup_root, pod_rel);
           n++;
         }
       closedir (d);

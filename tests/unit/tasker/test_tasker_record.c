@@ -68,11 +68,46 @@ START_TEST (record_then_reclaim)
 }
 END_TEST
 
+/* A corrupt or hostile record: a controller's root cgroup, another pod's cgroup, ".." tricks and a
+   mount that is not a container rootfs are all refused (left as they are). */
+START_TEST (reclaim_refuses_what_is_not_the_pods)
+{
+  char tmp[] = "/tmp/kc-record-XXXXXX", root[300], sbdir[300], path[700], json[4096];
+  const char *kept[] = { "pids", "pids/kw/other/c9", "memory/kw/sb1x/c1", "memory/kw" };
+  FILE *f;
+
+  ck_assert_ptr_nonnull (mkdtemp (tmp));
+  snprintf (root, sizeof (root), "%s/cg", tmp);
+  snprintf (sbdir, sizeof (sbdir), "%s/sb1", tmp);
+  mkdirs ("mkdir -p %s/pids/kw/other/c9 %s", root, "");
+  mkdirs ("mkdir -p %s/memory/kw/sb1x/c1 %s", root, "");
+  mkdirs ("mkdir -p %s/containers %s", sbdir, "");
+  snprintf (json, sizeof (json),
+            "{\"id\":\"c1\",\"mounts\":[\"/\",\"%s/../rootfs\",\"relative/rootfs\"],"
+            "\"cgroups\":[\"%s/pids\",\"%s/pids/kw/other/c9\",\"%s/memory/kw/sb1/../sb1x/c1\","
+            "\"%s/memory/kw\",\"%s/memory/kw/sb1x/c1\",\"%s/pids/kw/sb1/..\"]}",
+            tmp, root, root, root, root, root, root);
+  snprintf (path, sizeof (path), "%s/containers/c1.json", sbdir);
+  ck_assert_ptr_nonnull (f = fopen (path, "w"));
+  fputs (json, f);
+  fclose (f);
+
+  ck_assert_int_eq (kc_wasm_reclaim (sbdir, root, "kw/sb1"), 1);
+  for (size_t i = 0; i < sizeof (kept) / sizeof (kept[0]); i++)
+    {
+      snprintf (path, sizeof (path), "%s/%s", root, kept[i]);
+      ck_assert_msg (access (path, F_OK) == 0, "%s was removed", path);
+    }
+  mkdirs ("rm -rf %s %s", tmp, "");
+}
+END_TEST
+
 TCase *
 kc_test_record_tcase (void)
 {
   TCase *tc = tcase_create ("record");
 
   tcase_add_test (tc, record_then_reclaim);
+  tcase_add_test (tc, reclaim_refuses_what_is_not_the_pods);
   return tc;
 }
