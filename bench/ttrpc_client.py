@@ -124,3 +124,33 @@ def task_state(client, container_id, exec_id=""):
     if exec_id:
         payload += _field_bytes(2, exec_id.encode())
     return parse_fields(client.call("containerd.task.v2.Task", "State", payload))
+
+
+def task_connect(client, task_id):
+    """containerd.task.v2.Task/Connect; returns the ConnectResponse fields (1: shim_pid, 2: task_pid)."""
+    return parse_fields(client.call("containerd.task.v2.Task", "Connect", _field_bytes(1, task_id.encode())))
+
+
+def sandbox_status_payload(sandbox_id):
+    """SandboxStatusRequest (ttrpc Sandbox API) and ControllerStatusRequest (gRPC Controller) share
+    fields 1 (sandbox_id) and 2 (verbose): the same bytes serve both."""
+    return _field_bytes(1, sandbox_id.encode())
+
+
+def sandbox_status(client, sandbox_id):
+    """containerd.runtime.sandbox.v1.Sandbox/SandboxStatus; returns the response fields (3: state)."""
+    return parse_fields(client.call("containerd.runtime.sandbox.v1.Sandbox", "SandboxStatus",
+                                    sandbox_status_payload(sandbox_id)))
+
+
+def forward_payload(namespace="k8s.io", topic="/kuasar/bench", container_id="kuasar-bench", now=None):
+    """containerd.services.events.ttrpc.v1.Events/Forward request: ForwardRequest{envelope=1:
+    Envelope{timestamp=1, namespace=2, topic=3, event=4 Any}}; the event is a TaskOOM (bare type
+    url, as containerd's Go side writes it) on a topic no CRI subscriber listens to."""
+    import time
+    now = time.time() if now is None else now
+    ts = _field_varint(1, int(now)) + _field_varint(2, int((now % 1) * 1e9))
+    event = _field_bytes(1, b"containerd.events.TaskOOM") + _field_bytes(2, _field_bytes(1, container_id.encode()))
+    envelope = (_field_bytes(1, ts) + _field_bytes(2, namespace.encode()) + _field_bytes(3, topic.encode())
+                + _field_bytes(4, event))
+    return _field_bytes(1, envelope)
