@@ -75,11 +75,12 @@ session_begin (kc_agent_port *a)
     return close (sv[1]), -1;
   bufferevent_setcb (a->bev, on_server_bytes, NULL, on_server_event, a);
   bufferevent_enable (a->bev, EV_READ | EV_WRITE);
-  memset (&a->scan, 0, sizeof (a->scan));
   return 0;
 }
 
-/* Closing our end makes the server drop the connection and every call state it held. */
+/* Closing our end makes the server drop the connection and every call state it held. The scan
+   state is the host stream's, not the session's: only a host (de)attach resets it (a reset in the
+   middle of a frame would take its header or body bytes for the next header). */
 static void
 session_end (kc_agent_port *a)
 {
@@ -94,13 +95,17 @@ on_attached (void *arg)
   kc_agent_port *a = arg;
 
   session_end (a);
+  memset (&a->scan, 0, sizeof (a->scan));
   session_begin (a);
 }
 
 static void
 on_detached (void *arg)
 {
-  session_end (arg);
+  kc_agent_port *a = arg;
+
+  session_end (a);
+  memset (&a->scan, 0, sizeof (a->scan));
 }
 
 static void
