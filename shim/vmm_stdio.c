@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,11 +18,25 @@
 #include "log.h"
 #include "stdio_mux.h"
 
+/* Bytes a FIFO could not take yet wait here (up to OUT_QUEUE_MAX, then dropped): a stuck reader
+   must never block the shim's loop, which also serves every task call. */
+#define OUT_QUEUE_MAX (1u << 20)
+
+struct out
+{
+  int fd;
+  struct evbuffer *q;
+  struct event *ev;
+  int closing; /* close once q is written */
+  size_t dropped;
+};
+
 struct stream
 {
   struct stream *next;
   char *key;
-  int out_fd, err_fd, in_fd;
+  struct out out, err;
+  int in_fd;
   struct event *in_ev;
 };
 
@@ -44,26 +57,79 @@ find (const char *key, size_t key_len)
   return NULL;
 }
 
-/* Writes all of data to a FIFO, waiting at most ~1 s for a slow reader (then drops). */
 static void
-write_fifo (int fd, const uint8_t *data, size_t len)
+out_close_now (struct out *o)
 {
-  while (len > 0)
+  if (o->ev != NULL)
+    event_free (o->ev);
+  if (o->q != NULL)
+    evbuffer_free (o->q);
+  if (o->fd >= 0)
+    close (o->fd);
+  if (o->dropped > 0)
+    kc_log_warn ("vmm stdio: %zu bytes dropped: the reader of a FIFO is not reading", o->dropped);
+  *o = (struct out){ .fd = -1 };
+}
+
+static void
+on_out_writable (evutil_socket_t fd, short what, void *arg)
+{
+  (void) fd, (void) what;
+  struct out *o = arg;
+  if (evbuffer_write (o->q, o->fd) < 0 && errno != EAGAIN && errno != EINTR)
     {
-      ssize_t n = write (fd, data, len);
-      if (n < 0 && errno == EAGAIN)
-        {
-          struct pollfd p = { .fd = fd, .events = POLLOUT };
-          if (poll (&p, 1, 1000) <= 0)
-            return;
-          continue;
-        }
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return;
-      data += n, len -= (size_t) n;
+      out_close_now (o); /* the reader is gone (EPIPE) */
+      return;
     }
+  if (evbuffer_get_length (o->q) > 0)
+    return;
+  event_del (o->ev);
+  if (o->closing)
+    out_close_now (o);
+}
+
+/* Writes what the FIFO takes now and queues the rest; never waits. */
+static void
+out_write (struct out *o, const uint8_t *data, size_t len)
+{
+  if (o->fd < 0 || o->closing)
+    return;
+  if (o->q == NULL || evbuffer_get_length (o->q) == 0)
+    {
+      ssize_t n;
+      while (len > 0 && ((n = write (o->fd, data, len)) > 0 || (n < 0 && errno == EINTR)))
+        if (n > 0)
+          data += n, len -= (size_t) n;
+      if (len > 0 && errno != EAGAIN)
+        {
+          out_close_now (o);
+          return;
+        }
+    }
+  if (len == 0)
+    return;
+  if (o->q == NULL && (o->q = evbuffer_new ()) != NULL
+      && (o->ev = event_new (mux.base, o->fd, EV_WRITE | EV_PERSIST, on_out_writable, o)) == NULL)
+    {
+      evbuffer_free (o->q);
+      o->q = NULL;
+    }
+  if (o->q == NULL || evbuffer_get_length (o->q) + len > OUT_QUEUE_MAX || evbuffer_add (o->q, data, len) < 0)
+    {
+      o->dropped += len;
+      return;
+    }
+  event_add (o->ev, NULL);
+}
+
+/* EOF of the stream: close once what is queued got out. */
+static void
+out_close (struct out *o)
+{
+  if (o->q != NULL && evbuffer_get_length (o->q) > 0)
+    o->closing = 1;
+  else
+    out_close_now (o);
 }
 
 static int
@@ -73,16 +139,12 @@ on_frame (const struct kc_mux_frame *f, void *userdata)
   struct stream *s = find (f->key, f->key_len);
   if (s == NULL)
     return 0;
-  if (f->kind == KC_MUX_STDOUT && s->out_fd >= 0)
-    write_fifo (s->out_fd, f->data, f->data_len);
-  else if (f->kind == KC_MUX_STDERR && s->err_fd >= 0)
-    write_fifo (s->err_fd, f->data, f->data_len);
-  else if (f->kind == KC_MUX_CLOSE && f->data_len == 1)
-    {
-      int *fd = f->data[0] == KC_MUX_STDOUT ? &s->out_fd : f->data[0] == KC_MUX_STDERR ? &s->err_fd : NULL;
-      if (fd && *fd >= 0)
-        close (*fd), *fd = -1;
-    }
+  if (f->kind == KC_MUX_STDOUT)
+    out_write (&s->out, f->data, f->data_len);
+  else if (f->kind == KC_MUX_STDERR)
+    out_write (&s->err, f->data, f->data_len);
+  else if (f->kind == KC_MUX_CLOSE && f->data_len == 1 && (f->data[0] == KC_MUX_STDOUT || f->data[0] == KC_MUX_STDERR))
+    out_close (f->data[0] == KC_MUX_STDOUT ? &s->out : &s->err);
   return 0;
 }
 
@@ -228,10 +290,8 @@ stream_free (struct stream *s)
     event_free (s->in_ev);
   if (s->in_fd >= 0)
     close (s->in_fd);
-  if (s->out_fd >= 0)
-    close (s->out_fd);
-  if (s->err_fd >= 0)
-    close (s->err_fd);
+  out_close_now (&s->out);
+  out_close_now (&s->err);
   free (s->key);
   free (s);
 }
@@ -247,8 +307,8 @@ shim_vmm_stdio_add (const char *key, const char *in, const char *out, const char
       return kc_error (err, ENOMEM, "stdio stream");
     }
   s->in_fd = -1;
-  s->out_fd = open_out (out);
-  s->err_fd = open_out (errp);
+  s->out.fd = open_out (out);
+  s->err.fd = open_out (errp);
   if (open_stdin (s, in, err) < 0)
     {
       stream_free (s);

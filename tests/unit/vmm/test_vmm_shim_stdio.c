@@ -1,0 +1,134 @@
+/* The shim's stdio demux (shim/vmm_stdio.c): a FIFO whose reader does not read must not block
+   the shim's loop; what it could not take is queued and delivered once the reader reads, and
+   the close frame closes the FIFO only after that. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "stdio_mux.h"
+#include "vmm.h"
+
+static double
+now_s (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static struct event_base *base;
+
+/* The socket holds less than the test sends: run the shim's loop while it is full. */
+static void
+send_all (int fd, const uint8_t *buf, size_t len)
+{
+  while (len > 0)
+    {
+      ssize_t n = write (fd, buf, len);
+      if (n < 0 && errno == EAGAIN)
+        {
+          event_base_loop (base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+          continue;
+        }
+      ck_assert_int_gt (n, 0);
+      buf += n, len -= (size_t) n;
+    }
+}
+
+static void
+send_frame (int fd, uint8_t kind, const uint8_t *data, size_t len)
+{
+  struct kc_mux_frame f = { .kind = kind, .key = "c1", .key_len = 2, .data = data, .data_len = len };
+  uint8_t *buf;
+  size_t n;
+
+  ck_assert_int_eq (kc_mux_frame_encode (&f, &buf, &n, NULL), 0);
+  send_all (fd, buf, n);
+  free (buf);
+}
+
+START_TEST (stuck_fifo_reader_does_not_block)
+{
+  char dir[] = "/tmp/kc-shim-stdio.XXXXXX", fifo[128];
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  static uint8_t chunk[65536], got[4 * 65536];
+  uint8_t kind = KC_MUX_STDOUT;
+  size_t have = 0;
+  int lfd, vm, rd;
+  double t0;
+
+  base = event_base_new ();
+  ck_assert_ptr_nonnull (mkdtemp (dir));
+  snprintf (sa.sun_path, sizeof (sa.sun_path), "%s/stdio.sock", dir);
+  lfd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ck_assert_int_eq (bind (lfd, (struct sockaddr *) &sa, sizeof (sa)), 0);
+  ck_assert_int_eq (listen (lfd, 1), 0);
+  ck_assert_int_eq (shim_vmm_stdio_connect (base, dir, NULL), 0);
+  vm = accept4 (lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  ck_assert_int_ge (vm, 0);
+  snprintf (fifo, sizeof (fifo), "%s/out", dir);
+  ck_assert_int_eq (mkfifo (fifo, 0600), 0);
+  rd = open (fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* containerd's side, not reading yet */
+  ck_assert_int_ge (rd, 0);
+  ck_assert_int_eq (shim_vmm_stdio_add ("c1", NULL, fifo, NULL, NULL), 0);
+
+  t0 = now_s ();
+  for (int i = 0; i < 4; i++)
+    {
+      memset (chunk, 'a' + i, sizeof (chunk));
+      send_frame (vm, KC_MUX_STDOUT, chunk, sizeof (chunk)); /* 4 x the pipe's 64 KiB */
+    }
+  send_frame (vm, KC_MUX_CLOSE, &kind, 1);
+  for (int i = 0; i < 200; i++)
+    event_base_loop (base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep (1000);
+  ck_assert_msg (now_s () - t0 < 0.9, "the loop was blocked %.2f s by a FIFO nobody reads", now_s () - t0);
+
+  /* The reader wakes up: everything arrives in order, then EOF. */
+  for (double deadline = now_s () + 5; now_s () < deadline;)
+    {
+      ssize_t n = read (rd, got + have, sizeof (got) - have);
+      if (n == 0 && have == sizeof (got))
+        break;
+      if (n > 0)
+        have += (size_t) n;
+      event_base_loop (base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+      usleep (1000);
+    }
+  ck_assert_uint_eq (have, sizeof (got));
+  for (int i = 0; i < 4; i++)
+    ck_assert_int_eq (got[i * 65536] == 'a' + i && got[i * 65536 + 65535] == 'a' + i, 1);
+  ck_assert_int_eq (read (rd, got, 1), 0);
+
+  shim_vmm_stdio_remove ("c1");
+  close (rd), close (vm), close (lfd);
+  unlink (fifo), unlink (sa.sun_path), rmdir (dir);
+  event_base_free (base);
+}
+END_TEST
+
+int
+main (void)
+{
+  Suite *s = suite_create ("vmm-shim-stdio");
+  TCase *tc = tcase_create ("core");
+  SRunner *sr;
+  int failed;
+
+  tcase_set_timeout (tc, 30);
+  tcase_add_test (tc, stuck_fifo_reader_does_not_block);
+  suite_add_tcase (s, tc);
+  sr = srunner_create (s);
+  srunner_run_all (sr, CK_NORMAL);
+  failed = srunner_ntests_failed (sr);
+  srunner_free (sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
