@@ -37,6 +37,11 @@ static void __attribute__ ((noreturn)) run_child (struct skel_container *c, cons
   char go;
   char rootfs[4096];
 
+  /* Only the read end of our start pipe stays: holding the write end (ours, or another held
+     container's) would keep read() below from seeing EOF when the task is deleted unstarted. */
+  if (start_rd < 3 || (start_rd > 3 && close_range (3, (unsigned) start_rd - 1, 0) < 0)
+      || close_range ((unsigned) start_rd + 1, ~0U, 0) < 0)
+    _exit (126);
   setsid ();
   signal (SIGPIPE, SIG_DFL);
   if (redirect (c->stdin_path, 0, O_RDONLY) < 0 || redirect (c->stdout_path, 1, O_WRONLY) < 0
