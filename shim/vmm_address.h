@@ -27,6 +27,14 @@ shim_vmm_sandbox_dir (const char *address)
   return strndup (address, n - s);
 }
 
+/* 1 when id can name <shared>/<id>: not empty, no '/', not "." or ".." (which would make the
+   clean-up of a failed Create or of a Delete remove the sandbox dir or every container's). */
+static inline int
+shim_vmm_cid_ok (const char *id)
+{
+  return id != NULL && *id != '\0' && strchr (id, '/') == NULL && strcmp (id, ".") != 0 && strcmp (id, "..") != 0;
+}
+
 /* <dir>/<id>/<name> (name: "stdio.sock", "shared"), malloc'ed; NULL as above. */
 static inline char *
 shim_vmm_sibling (const char *address, const char *name)

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "mount.h"
 #include "task.pb-c.h"
+#include "vmm_address.h"
 
 #define GUEST_SHARED "/run/kuasar/shared"
 
@@ -92,7 +93,7 @@ static int
 prepare (Containerd__Task__V2__CreateTaskRequest *req, const char *shared, kc_error_t *err)
 {
   char cdir[4096], path[4096 + 32], config[4096 + 32];
-  if (req->id == NULL || *req->id == '\0' || strchr (req->id, '/') || strcmp (req->id, "..") == 0)
+  if (!shim_vmm_cid_ok (req->id))
     return kc_error_code (err, KC_INVALID_ARGUMENT, "bad container id");
   snprintf (cdir, sizeof (cdir), "%s/%s", shared, req->id);
   snprintf (path, sizeof (path), "%s/rootfs", cdir);
@@ -138,12 +139,16 @@ shim_vmm_create_prepare (const char *shared, uint8_t **payload, size_t *len, kc_
   if (req == NULL)
     return kc_error_code (err, KC_INVALID_ARGUMENT, "malformed CreateTaskRequest");
   int ret = prepare (req, shared, err);
-  if (ret < 0 && req->id && *req->id && !strchr (req->id, '/'))
-    shim_vmm_container_remove (shared, req->id);
   if (ret == 0)
     ret = shim_vmm_stdio_add (req->id, req->stdin, req->stdout, req->stderr, err);
   if (ret == 0)
     ret = reencode (req, payload, len, err);
+  /* Not relayed: nothing of it may stay (streams, mounted rootfs, files). */
+  if (ret < 0 && shim_vmm_cid_ok (req->id))
+    {
+      shim_vmm_stdio_remove (req->id);
+      shim_vmm_container_remove (shared, req->id);
+    }
   containerd__task__v2__create_task_request__free_unpacked (req, NULL);
   return ret;
 }

@@ -19,16 +19,21 @@ sandbox_dir (const struct shim *shim)
   return shim_vmm_sandbox_dir (shim->task_address);
 }
 
+/* Exec (add = 1: register its FIFOs; 0: drop them, the Exec failed). */
 static int
-exec_before (const uint8_t *payload, size_t len, kc_error_t *err)
+exec_stdio (const uint8_t *payload, size_t len, int add, kc_error_t *err)
 {
   char key[600];
+  int ret = 0;
   Containerd__Task__V2__ExecProcessRequest *req
       = containerd__task__v2__exec_process_request__unpack (NULL, len, payload);
   if (req == NULL)
-    return kc_error_code (err, KC_INVALID_ARGUMENT, "malformed ExecProcessRequest");
+    return add ? kc_error_code (err, KC_INVALID_ARGUMENT, "malformed ExecProcessRequest") : 0;
   snprintf (key, sizeof (key), "%s/%s", req->id, req->exec_id);
-  int ret = shim_vmm_stdio_add (key, req->stdin, req->stdout, req->stderr, err);
+  if (add)
+    ret = shim_vmm_stdio_add (key, req->stdin, req->stdout, req->stderr, err);
+  else
+    shim_vmm_stdio_remove (key);
   containerd__task__v2__exec_process_request__free_unpacked (req, NULL);
   return ret;
 }
@@ -50,7 +55,7 @@ shim_vmm_before (struct shim *shim, const char *method, uint8_t **payload, size_
   if (strcmp (method, "Create") == 0)
     return shim_vmm_create_prepare (shared, payload, len, err);
   if (strcmp (method, "Exec") == 0)
-    return exec_before (*payload, *len, err);
+    return exec_stdio (*payload, *len, 1, err);
   return 0;
 }
 
@@ -66,7 +71,7 @@ delete_after (const char *shared, const uint8_t *payload, size_t len)
       snprintf (key, sizeof (key), "%s/%s", req->id, req->exec_id);
       shim_vmm_stdio_remove (key);
     }
-  else if (req->id && *req->id && !strchr (req->id, '/'))
+  else if (shim_vmm_cid_ok (req->id))
     {
       shim_vmm_stdio_remove (req->id);
       shim_vmm_container_remove (shared, req->id);
@@ -81,7 +86,7 @@ create_failed (const char *shared, const uint8_t *payload, size_t len)
   Containerd__Task__V2__CreateTaskRequest *req = containerd__task__v2__create_task_request__unpack (NULL, len, payload);
   if (req == NULL)
     return;
-  if (req->id && *req->id && !strchr (req->id, '/'))
+  if (shim_vmm_cid_ok (req->id))
     {
       shim_vmm_stdio_remove (req->id);
       shim_vmm_container_remove (shared, req->id);
@@ -99,4 +104,6 @@ shim_vmm_after (struct shim *shim, const char *method, const uint8_t *payload, s
     delete_after (shared, payload, len);
   else if (strcmp (method, "Create") == 0 && code != KC_OK)
     create_failed (shared, payload, len);
+  else if (strcmp (method, "Exec") == 0 && code != KC_OK)
+    exec_stdio (payload, len, 0, NULL);
 }

@@ -1,14 +1,19 @@
 /* Unit tests of the shim's pure parts: flags, runtime options on stdin, TOML lookup, socket
    naming and process records. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "flavor.h"
 #include "kc_shim.h"
 #include "procs.h"
 #include "runtime_opts.h"
 #include "task_oom.h"
+#include "vmm.h"
+#include "vmm_address.h"
 
 #include "cgroups_metrics.pb-c.h"
 #include "task.pb-c.h"
@@ -185,6 +190,57 @@ START_TEST (test_oom_from_stats)
 }
 END_TEST
 
+START_TEST (test_vmm_cid)
+{
+  ck_assert_int_eq (shim_vmm_cid_ok ("c1"), 1);
+  ck_assert_int_eq (shim_vmm_cid_ok ("a.b"), 1);
+  ck_assert_int_eq (shim_vmm_cid_ok (NULL), 0);
+  ck_assert_int_eq (shim_vmm_cid_ok (""), 0);
+  ck_assert_int_eq (shim_vmm_cid_ok ("."), 0);
+  ck_assert_int_eq (shim_vmm_cid_ok (".."), 0);
+  ck_assert_int_eq (shim_vmm_cid_ok ("a/b"), 0);
+}
+END_TEST
+
+/* A Create refused for its id must not clean up <shared>/<id>: for ".." that is the sandbox dir. */
+START_TEST (test_vmm_create_bad_id_removes_nothing)
+{
+  static const char *const ids[] = { "..", "." };
+  char dir[64], shared[128], keep[160];
+
+  for (size_t i = 0; i < sizeof (ids) / sizeof (ids[0]); i++)
+    {
+      Containerd__Task__V2__CreateTaskRequest req = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
+      size_t len;
+      uint8_t *payload;
+      kc_error_t err = NULL;
+      FILE *f;
+
+      snprintf (dir, sizeof dir, "/tmp/kc-vmm-cid-XXXXXX");
+      ck_assert_ptr_nonnull (mkdtemp (dir));
+      snprintf (shared, sizeof shared, "%s/shared", dir);
+      ck_assert_int_eq (mkdir (shared, 0755), 0);
+      snprintf (keep, sizeof keep, "%s/shared/keep", dir);
+      f = fopen (keep, "w");
+      ck_assert_ptr_nonnull (f);
+      fclose (f);
+      req.id = (char *) ids[i];
+      req.bundle = dir;
+      len = containerd__task__v2__create_task_request__get_packed_size (&req);
+      payload = malloc (len + 1);
+      containerd__task__v2__create_task_request__pack (&req, payload);
+      ck_assert_int_eq (shim_vmm_create_prepare (shared, &payload, &len, &err), -1);
+      ck_assert_int_eq (err->code, KC_INVALID_ARGUMENT);
+      kc_error_free (&err);
+      ck_assert_msg (access (keep, F_OK) == 0, "Create of id `%s` removed %s", ids[i], keep);
+      free (payload);
+      unlink (keep);
+      rmdir (shared);
+      rmdir (dir);
+    }
+}
+END_TEST
+
 int
 main (void)
 {
@@ -201,6 +257,8 @@ main (void)
   tcase_add_test (tc, test_socket_path_is_containerd_hash);
   tcase_add_test (tc, test_procs);
   tcase_add_test (tc, test_oom_from_stats);
+  tcase_add_test (tc, test_vmm_cid);
+  tcase_add_test (tc, test_vmm_create_bad_id_removes_nothing);
   suite_add_tcase (s, tc);
   sr = srunner_create (s);
   srunner_run_all (sr, CK_NORMAL);
