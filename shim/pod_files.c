@@ -10,6 +10,7 @@
 
 #include "cleanup.h"
 #include "files.h"
+#include "fsutil.h"
 #include "pod_files.h"
 
 #define CRI_PLUGIN_DIR "io.containerd.grpc.v1.cri/sandboxes"
@@ -71,7 +72,7 @@ write_in (const char *dir, const char *name, const char *text, kc_error_t *err)
 
   if (asprintf (&path, "%s/%s", dir, name) < 0)
     return kc_error (err, ENOMEM, "write %s", name);
-  return shim_write_file_atomic (path, text, strlen (text), 0644, err);
+  return kc_write_file_atomic (path, text, strlen (text), 0644, err);
 }
 
 static int
@@ -151,7 +152,7 @@ mount_shm (const char *state_dir, kc_error_t *err)
 
   if (asprintf (&shm, "%s/shm", state_dir) < 0)
     return kc_error (err, ENOMEM, "shm");
-  if (shim_mkdir_p (shm, 0700, err) < 0)
+  if (kc_mkdir_p (shm, 0700, err) < 0)
     return -1;
   umount2 (shm, MNT_DETACH); /* a retried CreateSandbox must not stack mounts */
   if (mount ("shm", shm, "tmpfs", MS_NOEXEC | MS_NOSUID | MS_NODEV, SHM_SIZE_OPTS) < 0)
@@ -164,7 +165,7 @@ shim_pod_files_setup (const struct shim_pod_dirs *dirs, const Runtime__V1__PodSa
 {
   cleanup_free char *hosts = NULL;
 
-  if (shim_mkdir_p (dirs->root_dir, 0755, err) < 0 || shim_mkdir_p (dirs->state_dir, 0755, err) < 0)
+  if (kc_mkdir_p (dirs->root_dir, 0755, err) < 0 || kc_mkdir_p (dirs->state_dir, 0755, err) < 0)
     return kc_error_wrap (err, "pod dirs");
   if (write_hostname (dirs->root_dir, config, err) < 0)
     return -1;
@@ -191,7 +192,7 @@ shim_pod_files_cleanup (const struct shim_pod_dirs *dirs, kc_error_t *err)
     return kc_error (err, ENOMEM, "shm");
   while (umount2 (shm, MNT_DETACH) == 0)
     ;
-  if (shim_rm_rf (dirs->state_dir, err) < 0 || shim_rm_rf (dirs->root_dir, err) < 0)
+  if (kc_rm_rf (dirs->state_dir, err) < 0 || kc_rm_rf (dirs->root_dir, err) < 0)
     return kc_error_wrap (err, "remove pod files");
   return 0;
 }

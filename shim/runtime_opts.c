@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cleanup.h"
-#include "files.h"
+#include "fsutil.h"
 #include "runtime_opts.h"
 
 struct pb_field
@@ -138,7 +138,7 @@ parse_runtime_options (const uint8_t *p, size_t len, struct shim_runtime_opts *o
   if (body == NULL && path != NULL && *path)
     {
       kc_error_t err = NULL;
-      if (shim_read_file (path, &body, &body_len, &err) < 0)
+      if (kc_read_file (path, &body, &body_len, &err) < 0)
         kc_error_free (&err);
     }
   if (body != NULL && out->sandboxer_address == NULL)
