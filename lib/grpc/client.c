@@ -134,6 +134,8 @@ on_done (struct kc_grpc_tag *tag, int ok)
   uint8_t *payload = NULL;
   size_t len = 0;
   char *message;
+  kc_grpc_reply_fn cb;
+  void *userdata;
 
   unlink_call (c);
   if (code == KC_OK && kc_grpc_flatten (c->recv_bb, &payload, &len) < 0)
@@ -146,14 +148,18 @@ on_done (struct kc_grpc_tag *tag, int ok)
   else
     message = status_message (c, code);
   if (cl->dying)
-    defer (cl, c->cb, c->userdata, code, message, payload, len);
-  else
     {
-      c->cb (code, message != NULL ? message : "", payload, len, c->userdata);
-      free (message);
-      free (payload);
+      defer (cl, c->cb, c->userdata, code, message, payload, len);
+      free_call (c);
+      return;
     }
+  cb = c->cb;
+  userdata = c->userdata;
+  /* Done with grpc before the callback: it may free the client, and with it grpc itself. */
   free_call (c);
+  cb (code, message != NULL ? message : "", payload, len, userdata);
+  free (message);
+  free (payload);
 }
 
 static grpc_arg

@@ -21,6 +21,7 @@ struct kc_grpc_listener
   grpc_server *server;
   grpc_server_credentials *creds;
   struct event *ev;
+  struct event *retry; /* re-arms accepting after running out of fds */
   int fd;
   char *path;
   ino_t ino; /* of our socket file: never unlink a successor's */
@@ -47,6 +48,29 @@ peer_is_us (int fd)
 }
 
 static void
+on_retry (evutil_socket_t fd, short what, void *arg)
+{
+  struct kc_grpc_listener *l = arg;
+
+  event_add (l->ev, NULL);
+}
+
+/* Out of fds: the pending connection keeps the socket readable, so stop watching it for a
+   moment instead of spinning the loop on accept failures. */
+static void
+back_off (struct kc_grpc_listener *l)
+{
+  struct timeval tv = { 0, 100 * 1000 };
+
+  if (l->retry == NULL)
+    l->retry = evtimer_new (event_get_base (l->ev), on_retry, l);
+  if (l->retry == NULL)
+    return;
+  event_del (l->ev);
+  evtimer_add (l->retry, &tv);
+}
+
+static void
 on_accept (evutil_socket_t lfd, short what, void *arg)
 {
   struct kc_grpc_listener *l = arg;
@@ -56,10 +80,15 @@ on_accept (evutil_socket_t lfd, short what, void *arg)
       int fd = accept4 (lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
       if (fd < 0)
         {
-          if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-            kc_log_warn ("grpc server: accept on `%s`: %m", l->path);
-          if (errno == EINTR || errno == ECONNABORTED)
+          int e = errno;
+
+          if (e == EINTR || e == ECONNABORTED)
             continue;
+          if (e == EAGAIN || e == EWOULDBLOCK)
+            return;
+          kc_log_warn ("grpc server: accept on `%s`: %s", l->path, strerror (e));
+          if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM)
+            back_off (l);
           return;
         }
       if (!peer_is_us (fd))
@@ -150,6 +179,8 @@ kc_grpc_listener_free (struct kc_grpc_listener *l)
     return;
   if (l->ev != NULL)
     event_free (l->ev);
+  if (l->retry != NULL)
+    event_free (l->retry);
   if (l->fd >= 0)
     {
       struct stat st;

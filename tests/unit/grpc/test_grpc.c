@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -552,6 +555,82 @@ START_TEST (socket_path_in_use_or_stale)
 }
 END_TEST
 
+static double
+cpu_s (void)
+{
+  struct rusage ru;
+  getrusage (RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* Out of fds with a connection waiting: the listener backs off instead of spinning the loop
+   on EMFILE, and takes the connection once fds are available again. */
+START_TEST (accept_out_of_fds_backs_off)
+{
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  struct rlimit old, low;
+  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int probe;
+  double cpu0;
+  struct result r = { 0 };
+  kc_grpc_client *cl;
+
+  ck_assert_int_ge (fd, 0);
+  ck_assert_uint_lt (strlen (sock), sizeof sa.sun_path);
+  memcpy (sa.sun_path, sock, strlen (sock));
+  ck_assert_int_eq (getrlimit (RLIMIT_NOFILE, &old), 0);
+  probe = dup (0);
+  ck_assert_int_ge (probe, 0);
+  close (probe);
+  /* Every fd below the lowest free one is taken: the next accept gets EMFILE. */
+  low = old;
+  low.rlim_cur = probe;
+  ck_assert_int_eq (setrlimit (RLIMIT_NOFILE, &low), 0);
+  ck_assert_int_eq (connect (fd, (struct sockaddr *) &sa, sizeof sa), 0);
+  cpu0 = cpu_s ();
+  run_until (NULL, 0.5);
+  ck_assert_msg (cpu_s () - cpu0 < 0.1, "the loop spun on EMFILE: %.3f s of CPU", cpu_s () - cpu0);
+  ck_assert_int_eq (setrlimit (RLIMIT_NOFILE, &old), 0);
+  close (fd);
+  cl = client ();
+  call (cl, CTRL "Status", "p1", NULL, 5000000000LL, &r);
+  run_until (&r.done, 5);
+  ck_assert_int_eq (r.code, KC_OK);
+  kc_grpc_client_free (cl);
+}
+END_TEST
+
+/* ---- a process whose only grpc user is one client: freeing it from its own callback ends
+   grpc there (last grpc_shutdown) while the finished call is still being delivered ---- */
+
+static kc_grpc_client *lone;
+
+static void
+on_reply_free_lone (int code, const char *message, const uint8_t *payload, size_t len, void *ud)
+{
+  on_reply (code, message, payload, len, ud);
+  kc_grpc_client_free (lone);
+  lone = NULL;
+}
+
+START_TEST (lone_client_freed_from_callback)
+{
+  struct result r = { 0 };
+  kc_error_t err = NULL;
+
+  base = event_base_new ();
+  lone = kc_grpc_client_new (base, "/nonexistent/kc-grpc-test.sock", &err);
+  ck_assert_ptr_nonnull (lone);
+  ck_assert_int_eq (kc_grpc_client_call (lone, CTRL "Status", NULL, NULL, 0, 0, on_reply_free_lone, &r, &err), 0);
+  run_until (&r.done, 10);
+  ck_assert_int_eq (r.done, 1);
+  ck_assert_int_eq (r.code, KC_UNAVAILABLE);
+  ck_assert_ptr_null (lone);
+  event_base_free (base);
+  base = NULL;
+}
+END_TEST
+
 static Suite *
 suite (void)
 {
@@ -574,6 +653,11 @@ suite (void)
   tcase_add_test (tc, bad_arguments);
   tcase_add_test (tc, wait_for_ready_queues_until_server_up);
   tcase_add_test (tc, socket_path_in_use_or_stale);
+  tcase_add_test (tc, accept_out_of_fds_backs_off);
+  suite_add_tcase (s, tc);
+  tc = tcase_create ("lone-client");
+  tcase_set_timeout (tc, 30);
+  tcase_add_test (tc, lone_client_freed_from_callback);
   suite_add_tcase (s, tc);
   return s;
 }
