@@ -152,6 +152,7 @@ kc_ttrpc_frame_add_response (struct evbuffer *out, uint32_t stream_id, int code,
   Ttrpc__Response resp = TTRPC__RESPONSE__INIT;
   cleanup_error kc_error_t err = NULL;
   char why[128];
+  size_t size;
 
   status.code = code;
   status.message = (char *) (message ? message : "");
@@ -161,11 +162,15 @@ kc_ttrpc_frame_add_response (struct evbuffer *out, uint32_t stream_id, int code,
       resp.payload.data = (uint8_t *) payload;
       resp.payload.len = len;
     }
-  if (kc_ttrpc_frame_add_message (out, stream_id, KC_TTRPC_TYPE_RESPONSE, 0, &resp.base, &err) == 0)
-    return 0;
-  if (err->code != KC_RESOURCE_EXHAUSTED)
-    return -1;
-  /* Too big to send (payload or message): the peer still gets an answer on that stream. */
-  kc_ttrpc_oversized_message (why, sizeof why, protobuf_c_message_get_packed_size (&resp.base));
-  return kc_ttrpc_frame_add_response (out, stream_id, KC_RESOURCE_EXHAUSTED, why, NULL, 0);
+  size = protobuf_c_message_get_packed_size (&resp.base);
+  if (size > KC_TTRPC_MAX_DATA)
+    {
+      /* Too big to send (payload or message): the peer still gets an answer on that stream. */
+      kc_ttrpc_oversized_message (why, sizeof why, size);
+      status.code = KC_RESOURCE_EXHAUSTED;
+      status.message = why;
+      resp.payload.data = NULL;
+      resp.payload.len = 0;
+    }
+  return kc_ttrpc_frame_add_message (out, stream_id, KC_TTRPC_TYPE_RESPONSE, 0, &resp.base, &err);
 }

@@ -63,6 +63,23 @@ START_TEST (test_oversized_response_becomes_error)
   ck_assert_int_eq (resp->status->code, KC_RESOURCE_EXHAUSTED);
   ck_assert_uint_eq (resp->payload.len, 0);
   ttrpc__response__free_unpacked (resp, NULL);
+  kc_ttrpc_frame_consume (b, &hdr);
+
+  /* An error whose message alone is too big: one RESOURCE_EXHAUSTED frame instead. */
+  big = malloc (KC_TTRPC_MAX_DATA + 1);
+  memset (big, 'x', KC_TTRPC_MAX_DATA);
+  big[KC_TTRPC_MAX_DATA] = '\0';
+  ck_assert_int_eq (kc_ttrpc_frame_add_response (b, 9, KC_INTERNAL, (char *) big, NULL, 0), 0);
+  free (big);
+  ck_assert_int_eq (kc_ttrpc_frame_next (&rd, b, &hdr, &data), KC_TTRPC_FRAME_READY);
+  ck_assert_uint_eq (hdr.stream_id, 9);
+  resp = ttrpc__response__unpack (NULL, hdr.length, data);
+  ck_assert_ptr_nonnull (resp);
+  ck_assert_int_eq (resp->status->code, KC_RESOURCE_EXHAUSTED);
+  ck_assert_ptr_nonnull (strstr (resp->status->message, "exceed maximum message size"));
+  ttrpc__response__free_unpacked (resp, NULL);
+  kc_ttrpc_frame_consume (b, &hdr);
+  ck_assert_uint_eq (evbuffer_get_length (b), 0);
   evbuffer_free (b);
 }
 END_TEST
