@@ -118,6 +118,8 @@ kc_read_file (const char *path, char **buf, size_t *len, kc_error_t *err)
 int
 kc_mkdir_p (const char *path, mode_t mode, kc_error_t *err)
 {
+  if (*path == '\0')
+    return kc_error_code (err, KC_INVALID_ARGUMENT, "mkdir: empty path");
   cleanup_free char *copy = strdup (path);
   if (copy == NULL)
     return kc_error (err, ENOMEM, "strdup");

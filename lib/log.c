@@ -95,8 +95,14 @@ kc_log (int level, const char *fmt, ...)
   int len = snprintf (line, sizeof line, "time=\"%s.%06ldZ\" level=%s msg=\"%s\" component=%s pid=%d\n", stamp,
                       (long) tv.tv_usec, level_names[level < 0 ? 0 : level > 3 ? 3 : level], quoted, log_ident,
                       (int) getpid ());
-  if (len > (int) sizeof line)
-    len = sizeof line;
+  if (len < 0)
+    return;
+  if (len >= (int) sizeof line)
+    {
+      /* Truncated: snprintf kept sizeof line - 1 bytes; the line still ends with its newline. */
+      len = sizeof line - 1;
+      line[len - 1] = '\n';
+    }
   if (write (STDERR_FILENO, line, len) < 0)
     return;
 }

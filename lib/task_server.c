@@ -79,16 +79,18 @@ int
 kc_task_start_release (int *start_fd, kc_error_t *err)
 {
   ssize_t n;
+  int saved;
 
   if (*start_fd < 0)
     return kc_error_code (err, KC_FAILED_PRECONDITION, "process already started");
   do
     n = write (*start_fd, "s", 1);
   while (n < 0 && errno == EINTR);
+  saved = n < 0 ? errno : EIO;
   close (*start_fd);
   *start_fd = -1;
   if (n != 1)
-    return kc_error (err, errno, "start process");
+    return kc_error (err, saved, "start process");
   return 0;
 }
 
