@@ -59,6 +59,17 @@ log_persist_failure (struct kc_sandbox *sb)
     kc_log_error ("%s", err->msg);
 }
 
+/* Ends the watch of the ready fd, whichever way the start went. */
+static void
+stop_ready_wait (struct kc_sandbox *sb)
+{
+  if (sb->ready_ev)
+    event_free (sb->ready_ev);
+  sb->ready_ev = NULL;
+  kc_closep (&sb->ready_fd);
+  sb->ready_fd = -1;
+}
+
 /* The tasker was killed or failed: the start fails once its exit has been observed. */
 static void
 abort_start (struct kc_sandbox *sb, kc_error_t *why)
@@ -66,13 +77,7 @@ abort_start (struct kc_sandbox *sb, kc_error_t *why)
   if (sb->start_err == NULL)
     kc_error_move (&sb->start_err, why);
   kc_error_free (why);
-  if (sb->ready_ev)
-    {
-      event_free (sb->ready_ev);
-      sb->ready_ev = NULL;
-    }
-  kc_closep (&sb->ready_fd);
-  sb->ready_fd = -1;
+  stop_ready_wait (sb);
   cleanup_error kc_error_t err = NULL;
   if (sb->pidfd >= 0 && kc_proc_signal (sb->pidfd, SIGKILL, &err) < 0)
     kc_log_error ("kill tasker of `%s`: %s", sb->rec.id, err->msg);
@@ -82,10 +87,7 @@ abort_start (struct kc_sandbox *sb, kc_error_t *why)
 static void
 start_succeeded (struct kc_sandbox *sb)
 {
-  event_free (sb->ready_ev);
-  sb->ready_ev = NULL;
-  kc_closep (&sb->ready_fd);
-  sb->ready_fd = -1;
+  stop_ready_wait (sb);
   sb->rec.state = KC_SANDBOX_READY;
   cleanup_error kc_error_t err = NULL;
   if (kc_sandbox_persist (sb, &err) < 0)
@@ -215,13 +217,7 @@ fail_start_after_exit (struct kc_sandbox *sb)
   kc_error_code (&err, code, "start sandbox `%s`: %s; see %s: \"%s\"", sb->rec.id, why ? why : "tasker failed",
                  log_path ? log_path : "tasker.log", last);
   sb->starting = 0;
-  if (sb->ready_ev)
-    {
-      event_free (sb->ready_ev);
-      sb->ready_ev = NULL;
-    }
-  kc_closep (&sb->ready_fd);
-  sb->ready_fd = -1;
+  stop_ready_wait (sb);
   kc_log_error ("%s", err->msg);
   kc_waiters_run (&sb->start_waiters, sb, &err);
 }
@@ -343,6 +339,23 @@ kc_sandbox_stop (struct kc_sandbox *sb, unsigned timeout_secs, int force, kc_don
   return 0;
 }
 
+/* Renamed to <root>/.<id>.removing first, so a sandboxer killed halfway through the removal
+   leaves no half-deleted <root>/<id> (no record, so neither recoverable nor re-creatable):
+   recovery finishes the job (KC_REMOVING_SUFFIX). */
+static int
+remove_sandbox_dir (struct kc_sandbox *sb, kc_error_t *err)
+{
+  cleanup_free char *trash = NULL;
+  if (asprintf (&trash, "%s/.%s" KC_REMOVING_SUFFIX, sb->owner->root_dir, sb->rec.id) < 0
+      || rename (sb->dir, trash) < 0)
+    return kc_rm_rf (sb->dir, err); /* e.g. an older leftover of that name: remove in place */
+  if (kc_rm_rf (trash, err) == 0)
+    return 0;
+  if (rename (trash, sb->dir) < 0)
+    kc_log_warn ("sandbox %s: `%s` left for the next start to remove", sb->rec.id, trash);
+  return -1;
+}
+
 static void
 finish_removal (struct kc_sandbox *sb)
 {
@@ -352,7 +365,7 @@ finish_removal (struct kc_sandbox *sb)
   if (sbx->backend->cleanup && sbx->backend->cleanup (&sbx->ctx, &sb->rec, sb->dir, &err) < 0)
     kc_log_warn ("cleanup of `%s`: %s", sb->rec.id, err->msg);
   kc_error_free (&err);
-  if (kc_rm_rf (sb->dir, &err) < 0)
+  if (remove_sandbox_dir (sb, &err) < 0)
     {
       /* Keep the sandbox known so a retry can finish the job. */
       sb->removing = 0;

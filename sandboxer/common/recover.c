@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fsutil.h"
 #include "log.h"
 #include "proc.h"
 
@@ -75,6 +76,22 @@ remove_unborn (const char *dir)
     kc_log_error ("skipping %s: no %s", dir, KC_STORE_FILE);
 }
 
+/* A Shutdown interrupted inside its removal: the sandbox is already forgotten, finish it. */
+static void
+remove_leftover (struct kc_sandboxer *sbx, const char *name)
+{
+  size_t len = strlen (name), slen = strlen (KC_REMOVING_SUFFIX);
+  cleanup_free char *path = NULL;
+  cleanup_error kc_error_t err = NULL;
+  if (len <= slen + 1 || strcmp (name + len - slen, KC_REMOVING_SUFFIX) != 0
+      || asprintf (&path, "%s/%s", sbx->root_dir, name) < 0)
+    return;
+  if (kc_rm_rf (path, &err) < 0)
+    kc_log_error ("remove %s: %s", path, err->msg);
+  else
+    kc_log_warn ("removed %s: a Shutdown that never completed", path);
+}
+
 static void
 recover_one (struct kc_sandboxer *sbx, const char *name)
 {
@@ -126,11 +143,12 @@ kc_sandboxer_recover (struct kc_sandboxer *sbx, kc_error_t *err)
   struct dirent *de;
   while ((de = readdir (d)) != NULL)
     {
-      if (de->d_name[0] == '.')
-        continue;
       if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
         continue;
-      recover_one (sbx, de->d_name);
+      if (de->d_name[0] == '.')
+        remove_leftover (sbx, de->d_name);
+      else
+        recover_one (sbx, de->d_name);
     }
   closedir (d);
   return 0;

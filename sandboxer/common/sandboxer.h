@@ -14,6 +14,8 @@
 
 #define KC_READY_TIMEOUT_SECS 10 /* default of kc_backend.ready_timeout_secs */
 #define KC_CGROUP_ROOT        "/sys/fs/cgroup"
+/* <root>/.<id>.removing: the directory of a sandbox that Shutdown is removing. */
+#define KC_REMOVING_SUFFIX ".removing"
 
 struct kc_sandbox;
 /* err is NULL on success; sb stays valid during the call only. */

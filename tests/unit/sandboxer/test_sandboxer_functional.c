@@ -304,6 +304,8 @@ START_TEST (lifecycle)
   ck_assert_int_eq (status ("pod-a", state, sizeof (state), NULL), KC_NOT_FOUND);
   snprintf (path, sizeof (path), "%s/pod-a", state_dir);
   ck_assert_int_eq (access (path, F_OK), -1);
+  snprintf (path, sizeof (path), "%s/.pod-a.removing", state_dir);
+  ck_assert_int_eq (access (path, F_OK), -1);
 }
 END_TEST
 
@@ -375,8 +377,14 @@ START_TEST (recovery)
   /* a Create interrupted before its first save leaves an empty dir: cleaned up */
   snprintf (path, sizeof (path), "%s/unborn", state_dir);
   ck_assert_int_eq (kc_mkdir_p (path, 0700, &err), 0);
+  /* a Shutdown killed inside its removal leaves <dir>/.<id>.removing: finished at start */
+  char leftover[256];
+  snprintf (leftover, sizeof (leftover), "%s/.pod-gone.removing/containers", state_dir);
+  ck_assert_int_eq (kc_mkdir_p (leftover, 0700, &err), 0);
+  snprintf (leftover, sizeof (leftover), "%s/.pod-gone.removing", state_dir);
   snprintf (path, sizeof (path), "%s/junk/sandbox.json", state_dir);
   start_daemon ();
+  ck_assert_int_ne (access (leftover, F_OK), 0);
   ck_assert_int_eq (create ("unborn"), KC_OK);
   ck_assert_int_eq (status ("pod-r", state, sizeof (state), &pid2), KC_OK);
   ck_assert_str_eq (state, "SANDBOX_READY");
