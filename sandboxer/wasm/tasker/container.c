@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -283,6 +284,28 @@ kc_proc_exited (struct kc_container *c, struct kc_proc *p, int wstatus)
     }
   kc_log_info ("container %s%s%s: process %d exited with status %u", c->id, p->exec_id ? " exec " : "",
                p->exec_id ? p->exec_id : "", (int) p->pid, p->exit_status);
+}
+
+int
+kc_proc_kill_created (struct kc_container *c, struct kc_proc *p)
+{
+  int wstatus = SIGKILL;
+
+  if (p->status != CONTAINERD__V1__TYPES__STATUS__CREATED)
+    return 0;
+  kill (p->pid, SIGKILL);
+  /* Blocked in read(2) on its start pipe, it dies at once and is reaped here (so its cgroup can
+     go right after). Not in a paused container: a v1-frozen process does not die until thawed,
+     and waiting would hang the tasker; the SIGCHLD handler reaps it later. */
+  if (!c->paused)
+    while (waitpid (p->pid, &wstatus, 0) < 0)
+      if (errno != EINTR)
+        {
+          wstatus = SIGKILL; /* already reaped elsewhere: report the kill */
+          break;
+        }
+  kc_proc_exited (c, p, wstatus);
+  return 1;
 }
 
 int

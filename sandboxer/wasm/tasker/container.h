@@ -74,6 +74,9 @@ struct kc_proc *kc_container_proc (struct kc_container *c, const char *exec_id);
 int kc_proc_start (struct kc_proc *p, kc_error_t *err);
 /* NOT_FOUND "process already finished" once it exited. */
 int kc_proc_kill (struct kc_proc *p, int sig, kc_error_t *err);
+/* SIGKILLs a created-not-started process and records its exit (reaped now unless c is paused);
+   1 when it did, 0 when p was not in the created state. */
+int kc_proc_kill_created (struct kc_container *c, struct kc_proc *p);
 /* Records an exit; c is checked for an OOM kill of its memory cgroup. */
 void kc_proc_exited (struct kc_container *c, struct kc_proc *p, int wstatus);
 /* Removes an exec that is not running (FAILED_PRECONDITION otherwise); frees it. */

@@ -100,20 +100,8 @@ reap_children (struct kc_tasker *t)
 void
 kc_tasker_kill_created (struct kc_tasker *t, struct kc_container *c, struct kc_proc *p)
 {
-  int wstatus;
-
-  if (p->status != CONTAINERD__V1__TYPES__STATUS__CREATED)
-    return;
-  kill (p->pid, SIGKILL);
-  /* Blocked in read(2) on its start pipe, it dies at once. */
-  while (waitpid (p->pid, &wstatus, 0) < 0)
-    if (errno != EINTR)
-      {
-        wstatus = SIGKILL; /* already reaped elsewhere: report the kill */
-        break;
-      }
-  kc_proc_exited (c, p, wstatus);
-  kc_service_proc_exited (p);
+  if (kc_proc_kill_created (c, p))
+    kc_service_proc_exited (p);
 }
 
 static void

@@ -12,6 +12,7 @@
 #include "cgroup.h"
 #include "cgroup_stats.h" /* lib/ */
 #include "container.h"
+#include "containerd_task_types.pb-c.h"
 #include "module.h"
 #include "mount.h"
 #include "preopen.h"
@@ -175,6 +176,48 @@ START_TEST (exit_statuses)
 }
 END_TEST
 
+static pid_t
+fork_sleeper (void)
+{
+  pid_t pid = fork ();
+  ck_assert_int_ge (pid, 0);
+  if (pid == 0)
+    for (;;)
+      pause ();
+  return pid;
+}
+
+/* Delete of a created process: killed and reaped at once, except in a paused container (a v1
+   frozen process would not die before a thaw: waiting would hang the tasker). */
+START_TEST (kill_created)
+{
+  struct kc_container c;
+  struct kc_proc p;
+  int wstatus;
+
+  memset (&c, 0, sizeof (c));
+  memset (&p, 0, sizeof (p));
+  p.start_fd = -1;
+  p.status = CONTAINERD__V1__TYPES__STATUS__RUNNING;
+  ck_assert_int_eq (kc_proc_kill_created (&c, &p), 0); /* only a created one */
+  p.pid = fork_sleeper ();
+  p.status = CONTAINERD__V1__TYPES__STATUS__CREATED;
+  ck_assert_int_eq (kc_proc_kill_created (&c, &p), 1);
+  ck_assert_int_eq (p.status, CONTAINERD__V1__TYPES__STATUS__STOPPED);
+  ck_assert_uint_eq (p.exit_status, 137);
+  ck_assert_int_eq (waitpid (p.pid, &wstatus, WNOHANG), -1); /* already reaped */
+
+  c.paused = 1;
+  p.pid = fork_sleeper ();
+  p.status = CONTAINERD__V1__TYPES__STATUS__CREATED;
+  ck_assert_int_eq (kc_proc_kill_created (&c, &p), 1);
+  ck_assert_int_eq (p.status, CONTAINERD__V1__TYPES__STATUS__STOPPED);
+  ck_assert_uint_eq (p.exit_status, 137);
+  ck_assert_int_eq (waitpid (p.pid, &wstatus, 0), p.pid); /* left to the SIGCHLD reaper */
+  ck_assert (WIFSIGNALED (wstatus) && WTERMSIG (wstatus) == SIGKILL);
+}
+END_TEST
+
 START_TEST (wasm_magic)
 {
   kc_error_t err = NULL;
@@ -330,6 +373,7 @@ main (void)
   tcase_add_test (tc, process_and_resources_alone);
   tcase_add_test (tc, mount_options);
   tcase_add_test (tc, exit_statuses);
+  tcase_add_test (tc, kill_created);
   tcase_add_test (tc, wasm_magic);
   tcase_add_test (tc, ids_and_limits);
   tcase_add_test (tc, stats_from_a_fake_v1_tree);
