@@ -1,12 +1,16 @@
 /* Unit tests of vmm-task's pure parts: the stdio mux codec, the OCI spec subset and mount
    options, and the module load order from modules.dep. */
 #include <check.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "modules.h"
+#include "safe_path.h"
 #include "spec.h"
 #include "stdio_mux.h"
 
@@ -178,6 +182,115 @@ START_TEST (modules_cmdline_params)
 }
 END_TEST
 
+/* <tmp>/root (the rootfs) and <tmp>/other (another container's share), both empty. */
+static int
+two_dirs (char *tmp, char *root, char *other)
+{
+  ck_assert_ptr_nonnull (mkdtemp (tmp));
+  snprintf (root, 512, "%s/root", tmp);
+  snprintf (other, 512, "%s/other", tmp);
+  ck_assert_int_eq (mkdir (root, 0755), 0);
+  ck_assert_int_eq (mkdir (other, 0755), 0);
+  return open (root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+static int
+dir_empty (const char *dir)
+{
+  char cmd[600];
+  snprintf (cmd, sizeof (cmd), "test -z \"$(ls -A %s)\"", dir);
+  return system (cmd) == 0;
+}
+
+static void
+rm_rf (const char *dir)
+{
+  char cmd[600];
+  snprintf (cmd, sizeof (cmd), "rm -rf %s", dir);
+  ck_assert_int_eq (system (cmd), 0);
+}
+
+/* An image whose /etc points out of it (absolute, or up with ..): the mount points made for
+   /etc/hosts and /etc/x/y land in the rootfs or fail, never in the other share. */
+START_TEST (safe_target_stays_in_root)
+{
+  const char *links[] = { NULL, "../../other", "/../other" };
+  char tmp[] = "/tmp/kc-safe-XXXXXX", root[512], other[512], link[600], path[700];
+  int rootfd = two_dirs (tmp, root, other), fd;
+  kc_error_t err = NULL;
+
+  links[0] = other;
+  ck_assert_int_ge (rootfd, 0);
+  snprintf (link, sizeof (link), "%s/etc", root);
+  for (size_t i = 0; i < 3; i++)
+    {
+      unlink (link);
+      ck_assert_int_eq (symlink (links[i], link), 0);
+      fd = kc_safe_target (rootfd, "/etc/hosts", 1, &err);
+      if (fd >= 0)
+        close (fd);
+      kc_error_free (&err);
+      fd = kc_safe_target (rootfd, "/etc/x/y", 0, &err);
+      if (fd >= 0)
+        close (fd);
+      kc_error_free (&err);
+      ck_assert_msg (dir_empty (other), "escaped through /etc -> %s", links[i]);
+    }
+  /* A symlink inside the root is followed as the container would see it. */
+  snprintf (path, sizeof (path), "%s/realetc", root);
+  ck_assert_int_eq (mkdir (path, 0755), 0);
+  unlink (link);
+  ck_assert_int_eq (symlink ("/realetc", link), 0);
+  fd = kc_safe_target (rootfd, "/etc/hosts", 1, &err);
+  ck_assert_int_ge (fd, 0);
+  close (fd);
+  snprintf (path, sizeof (path), "%s/realetc/hosts", root);
+  ck_assert_int_eq (access (path, F_OK), 0);
+  fd = kc_safe_target (rootfd, "/dev/pts", 0, &err);
+  ck_assert_int_ge (fd, 0);
+  close (fd);
+  snprintf (path, sizeof (path), "%s/dev/pts", root);
+  ck_assert_int_eq (access (path, F_OK), 0);
+  ck_assert (dir_empty (other));
+  close (rootfd);
+  rm_rf (tmp);
+}
+END_TEST
+
+/* root.path: only a directory under the container's share (bundle) is its rootfs. */
+START_TEST (rootfs_path_under_bundle)
+{
+  char tmp[] = "/tmp/kc-safe-XXXXXX", bundle[512], other[512], path[700], *out = NULL;
+  int rootfd = two_dirs (tmp, bundle, other);
+  kc_error_t err = NULL;
+
+  close (rootfd);
+  snprintf (path, sizeof (path), "%s/rootfs", bundle);
+  ck_assert_int_eq (mkdir (path, 0755), 0);
+  ck_assert_int_eq (kc_safe_rootfs_path (bundle, "rootfs", &out, &err), 0);
+  ck_assert_str_eq (out, path);
+  free (out);
+  ck_assert_int_eq (kc_safe_rootfs_path (bundle, "/no/such/host/path", &out, &err), 0);
+  ck_assert_str_eq (out, path);
+  free (out);
+  ck_assert_int_eq (kc_safe_rootfs_path (bundle, path, &out, &err), 0);
+  free (out);
+  const char *bad[] = { "/", "/tmp", "..", "../other", ".", other };
+  for (size_t i = 0; i < sizeof (bad) / sizeof (bad[0]); i++)
+    {
+      ck_assert_msg (kc_safe_rootfs_path (bundle, bad[i], &out, &err) < 0, "accepted `%s`", bad[i]);
+      ck_assert_int_eq (err->code, KC_INVALID_ARGUMENT);
+      kc_error_free (&err);
+    }
+  /* A symlink in the share pointing out of it is resolved first. */
+  snprintf (path, sizeof (path), "%s/escape", bundle);
+  ck_assert_int_eq (symlink (other, path), 0);
+  ck_assert_int_lt (kc_safe_rootfs_path (bundle, "escape", &out, &err), 0);
+  kc_error_free (&err);
+  rm_rf (tmp);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -193,6 +306,8 @@ main (void)
   tcase_add_test (tc, mount_options_propagation_and_bind);
   tcase_add_test (tc, modules_dependencies_first);
   tcase_add_test (tc, modules_cmdline_params);
+  tcase_add_test (tc, safe_target_stays_in_root);
+  tcase_add_test (tc, rootfs_path_under_bundle);
   suite_add_tcase (s, tc);
   sr = srunner_create (s);
   srunner_run_all (sr, CK_NORMAL);
