@@ -17,6 +17,7 @@
 #include "guest_cgroup.h"
 #include "log.h"
 #include "process.h"
+#include "safe_path.h"
 #include "task_server.h"
 
 int
@@ -124,18 +125,6 @@ proc_spawn (kc_stdio_relay *relay, struct kc_vproc *p, struct kc_vspawn *sp, int
 
 /* root.path relative to the bundle, or an absolute path already in the guest; a host path
    (absolute, absent here) means <bundle>/rootfs. */
-static char *
-rootfs_path (const char *bundle, const char *root_path)
-{
-  char *path = NULL;
-
-  if (root_path != NULL && root_path[0] == '/' && access (root_path, F_OK) == 0)
-    return strdup (root_path);
-  if (asprintf (&path, "%s/%s", bundle, root_path != NULL && root_path[0] != '/' ? root_path : "rootfs") < 0)
-    return NULL;
-  return path;
-}
-
 static ino_t
 pidns_inode (pid_t pid)
 {
@@ -150,7 +139,6 @@ static int
 container_prepare (const struct kc_vcreate *cfg, struct kc_vcontainer *c, kc_error_t *err)
 {
   cleanup_free char *config = NULL;
-  struct stat st;
 
   if (kc_vmm_id_check ("container id", cfg->id, err) < 0)
     return -1;
@@ -160,11 +148,9 @@ container_prepare (const struct kc_vcreate *cfg, struct kc_vcontainer *c, kc_err
     return kc_error (err, ENOMEM, "create");
   if (kc_vmm_spec_load (config, &c->spec, err) < 0)
     return -1;
-  c->rootfs = rootfs_path (c->bundle, c->spec.root_path);
-  if (c->rootfs == NULL)
-    return kc_error (err, ENOMEM, "create");
-  if (stat (c->rootfs, &st) < 0 || !S_ISDIR (st.st_mode))
-    return kc_error_code (err, KC_INVALID_ARGUMENT, "rootfs `%s` is not a directory in the guest", c->rootfs);
+  /* Only under the container's own share: "/" would hand it the whole guest. */
+  if (kc_safe_rootfs_path (c->bundle, c->spec.root_path, &c->rootfs, err) < 0)
+    return -1;
   if (proc_init (&c->init, cfg->id, NULL, cfg->stdin_path, cfg->stdout_path, cfg->stderr_path) < 0)
     return kc_error (err, ENOMEM, "create");
   return 0;
