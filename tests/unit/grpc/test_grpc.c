@@ -579,7 +579,7 @@ START_TEST (accept_out_of_fds_backs_off)
   ck_assert_uint_lt (strlen (sock), sizeof sa.sun_path);
   memcpy (sa.sun_path, sock, strlen (sock));
   ck_assert_int_eq (getrlimit (RLIMIT_NOFILE, &old), 0);
-  probe = dup (0);
+  probe = dup (fd);
   ck_assert_int_ge (probe, 0);
   close (probe);
   /* Every fd below the lowest free one is taken: the next accept gets EMFILE. */
