@@ -22,6 +22,8 @@ struct kc_backend
   const char *default_dir;    /* "/run/kuasar-wasm" */
   const char *default_config; /* "/etc/kuasar/wasm-sandboxer.toml" */
   const char *tasker_name;    /* "kuasar-wasm-tasker" */
+  /* Keys of the config table `name` that the backend parses itself (NULL-terminated, optional). */
+  const char *const *config_keys;
   /* Parent of the pod cgroups its taskers make, "<parent>/<sandbox-id>" under every hierarchy,
      when the CRI gave none ("kuasar-wasm"). NULL: no pod cgroup, Metrics is UNIMPLEMENTED. */
   const char *cgroup_parent;

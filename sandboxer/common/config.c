@@ -57,6 +57,15 @@ set_top_level (struct kc_config *cfg, const char *key, const struct kc_toml_valu
 }
 
 static int
+is_backend_key (const struct kc_config *cfg, const char *key)
+{
+  for (const char *const *k = cfg->backend_keys; k != NULL && *k != NULL; k++)
+    if (strcmp (*k, key) == 0)
+      return 1;
+  return 0;
+}
+
+static int
 set_backend_key (struct kc_config *cfg, const char *key, const struct kc_toml_value *v, int line, kc_error_t *err)
 {
   if (strcmp (key, "precompile") == 0)
@@ -81,7 +90,7 @@ set_backend_key (struct kc_config *cfg, const char *key, const struct kc_toml_va
         return type_error (key, line, "an integer from 1 to 86400", err);
       cfg->stop_timeout_secs = (unsigned) v->integer;
     }
-  else
+  else if (!is_backend_key (cfg, key))
     kc_log_warn ("config line %d: unknown key `%s` ignored", line, key);
   return 0;
 }

@@ -15,6 +15,9 @@ struct kc_config
   int precompile;
   char *cache_dir; /* NULL when unset */
   unsigned stop_timeout_secs;
+  /* Keys of the backend's table that the backend reads itself (NULL-terminated, may be NULL):
+     not "unknown" to the core. Set before kc_config_load. */
+  const char *const *backend_keys;
 };
 
 void kc_config_init (struct kc_config *cfg);

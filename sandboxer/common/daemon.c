@@ -81,6 +81,7 @@ load_config (const struct kc_daemon_opts *opts, const struct kc_backend *backend
              kc_error_t *err)
 {
   kc_config_init (cfg);
+  cfg->backend_keys = backend->config_keys;
   if (opts->config == NULL)
     return 0;
   if (kc_config_load (cfg, backend->name, opts->config, err) < 0)

@@ -159,6 +159,7 @@ const struct kc_backend kc_vmm_backend = {
   .default_dir = "/run/kuasar-vmm",
   .default_config = "/etc/kuasar/vmm-sandboxer.toml",
   .tasker_name = "qemu-system-x86_64",
+  .config_keys = vmm_config_keys,
   .ready_timeout_secs = vmm_ready_timeout_secs,
   .init = vmm_init,
   .start = vmm_start,

@@ -86,8 +86,11 @@ on_key (const char *table, const char *key, const struct kc_toml_value *v, int l
     return set_uint (&c->vcpus, key, v, line, 64, err);
   if (strcmp (key, "boot_timeout_secs") == 0)
     return set_uint (&c->boot_timeout_secs, key, v, line, 600, err);
-  return 0; /* the core warns about keys it does not know either */
+  return 0; /* the core warns about keys neither of us knows */
 }
+
+const char *const vmm_config_keys[]
+    = { "kernel", "initrd", "qemu", "accel", "memory_mib", "vcpus", "boot_timeout_secs", NULL };
 
 /* The initramfs meson builds next to us (build tree), else an installed one. */
 static char *

@@ -31,6 +31,8 @@ extern const struct vmm_host_paths vmm_host_default_paths;
 
 /* The process-wide config (defaults until vmm_config_load). */
 const struct vmm_config *vmm_config_get (void);
+/* The [vmm] keys parsed here (NULL-terminated): the core's config reader must not call them unknown. */
+extern const char *const vmm_config_keys[];
 /* Parses [vmm] of path (NULL: defaults only) and fills in defaults (initrd next to our binary). */
 int vmm_config_load (const char *path, kc_error_t *err);
 /* Parses the [vmm] keys of a TOML text into cfg (its scalars start at vmm_config_init); errors
