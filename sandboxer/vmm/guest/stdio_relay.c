@@ -1,6 +1,6 @@
 /* Container stdio over the "stdio" port (stdio_relay.h, framing in stdio_mux.h). Output streams
    pause while the port's queue is congested; stdin bytes queue per process until its pipe can
-   take them. */
+   take them, and the port is not read while a queue is over KC_RELAY_STDIN_CAP. */
 #include "stdio_relay.h"
 
 #include <errno.h>
@@ -17,6 +17,9 @@
 #include "vport.h"
 
 #define KC_RELAY_CHUNK 32768
+/* Stdin bytes queued for one process beyond which the host is made to wait (back-pressure:
+   one slow reader holds up stdin of the pod's other processes, never their output). */
+#define KC_RELAY_STDIN_CAP (1024 * 1024)
 
 struct relay_proc;
 
@@ -45,6 +48,7 @@ struct kc_stdio_relay
   kc_vport *port;
   struct kc_mux_decoder dec;
   struct relay_proc *procs;
+  int read_paused;
 };
 
 static void
@@ -129,10 +133,28 @@ stdin_flush (struct relay_proc *p)
     event_del (p->in.ev);
 }
 
+/* Reads the port only while every stdin queue is under the cap. */
+static void
+port_read_update (kc_stdio_relay *r)
+{
+  int full = 0;
+
+  for (struct relay_proc *p = r->procs; p != NULL && !full; p = p->next)
+    full = p->in.fd >= 0 && evbuffer_get_length (p->in_queue) >= KC_RELAY_STDIN_CAP;
+  if (full == r->read_paused)
+    return;
+  r->read_paused = full;
+  kc_log_debug ("stdio port: %s (stdin queue cap)", full ? "paused" : "resumed");
+  kc_vport_pause_read (r->port, full);
+}
+
 static void
 on_stdin_writable (evutil_socket_t fd, short what, void *arg)
 {
-  stdin_flush (arg);
+  struct relay_proc *p = arg;
+
+  stdin_flush (p);
+  port_read_update (p->relay);
 }
 
 static struct relay_proc *
@@ -175,6 +197,7 @@ on_host_bytes (const uint8_t *buf, size_t len, void *arg)
       kc_error_free (&err);
       kc_mux_decoder_free (&r->dec);
     }
+  port_read_update (r);
 }
 
 /* A new host side starts a new frame stream in both directions. */
@@ -273,6 +296,7 @@ kc_stdio_relay_close_stdin (kc_stdio_relay *r, const char *key)
     return;
   p->in_closing = 1;
   stdin_flush (p);
+  port_read_update (r);
 }
 
 /* The process is gone: pass what its pipes still hold before forgetting them. */
@@ -299,6 +323,7 @@ kc_stdio_relay_remove (kc_stdio_relay *r, const char *key)
         *pp = p->next;
         proc_drain (p);
         proc_free (p);
+        port_read_update (r);
         return;
       }
 }

@@ -25,6 +25,7 @@ struct kc_vport
 {
   int fd;
   int connected;
+  int read_paused; /* kc_vport_pause_read */
   struct event *rd, *wr, *timer;
   struct evbuffer *out;
   const struct kc_vport_ops *ops;
@@ -120,7 +121,8 @@ on_poll_timer (evutil_socket_t fd, short what, void *arg)
       return;
     }
   p->connected = 1;
-  event_add (p->rd, NULL);
+  if (!p->read_paused)
+    event_add (p->rd, NULL);
   kc_log_info ("host attached to %s", p->path);
   if (p->ops->connected != NULL)
     p->ops->connected (p->userdata);
@@ -227,4 +229,14 @@ int
 kc_vport_congested (kc_vport *p)
 {
   return evbuffer_get_length (p->out) >= KC_VPORT_HIGH_WATER;
+}
+
+void
+kc_vport_pause_read (kc_vport *p, int paused)
+{
+  p->read_paused = paused;
+  if (paused)
+    event_del (p->rd);
+  else if (p->connected)
+    event_add (p->rd, NULL);
 }

@@ -33,5 +33,8 @@ int kc_vport_connected (kc_vport *p);
 int kc_vport_write (kc_vport *p, const void *buf, size_t len);
 /* 1 when the output queue is above the high-water mark: producers should pause. */
 int kc_vport_congested (kc_vport *p);
+/* Back-pressure on the host: paused, the port is not read (the host's writes block once the
+   virtio queue fills); resumed, reading starts again if the host is attached. */
+void kc_vport_pause_read (kc_vport *p, int paused);
 
 #endif
