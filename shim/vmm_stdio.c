@@ -37,6 +37,7 @@ struct stream
   char *key;
   struct out out, err;
   int in_fd;
+  int in_wfd; /* our writer until the first data: no EOF before containerd opened the FIFO */
   struct event *in_ev;
 };
 
@@ -249,6 +250,9 @@ on_stdin (evutil_socket_t fd, short what, void *arg)
   if (n > 0)
     {
       send_frame (s->key, KC_MUX_STDIN, buf, (size_t) n);
+      if (s->in_wfd >= 0)
+        close (s->in_wfd); /* containerd writes: its close is now our EOF */
+      s->in_wfd = -1;
       return;
     }
   send_frame (s->key, KC_MUX_CLOSE, NULL, 0);
@@ -273,10 +277,12 @@ open_stdin (struct stream *s, const char *path, kc_error_t *err)
 {
   if (path == NULL || *path == '\0')
     return 0;
-  /* Read-write: holding a writer ourselves, a read never sees EOF before containerd opened it. */
-  s->in_fd = open (path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  /* Read-only, so containerd's close is EOF (a close frame after every byte); our own writer
+     keeps a read from seeing EOF before containerd opened it, until the first data. */
+  s->in_fd = open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (s->in_fd < 0)
     return kc_error (err, errno, "open stdin `%s`", path);
+  s->in_wfd = open (path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
   s->in_ev = event_new (mux.base, s->in_fd, EV_READ | EV_PERSIST, on_stdin, s);
   if (s->in_ev == NULL || event_add (s->in_ev, NULL) < 0)
     return kc_error_code (err, KC_INTERNAL, "watch stdin `%s`", path);
@@ -290,6 +296,8 @@ stream_free (struct stream *s)
     event_free (s->in_ev);
   if (s->in_fd >= 0)
     close (s->in_fd);
+  if (s->in_wfd >= 0)
+    close (s->in_wfd);
   out_close_now (&s->out);
   out_close_now (&s->err);
   free (s->key);
@@ -306,7 +314,7 @@ shim_vmm_stdio_add (const char *key, const char *in, const char *out, const char
       free (s);
       return kc_error (err, ENOMEM, "stdio stream");
     }
-  s->in_fd = -1;
+  s->in_fd = s->in_wfd = -1;
   s->out.fd = open_out (out);
   s->err.fd = open_out (errp);
   if (open_stdin (s, in, err) < 0)

@@ -115,6 +115,56 @@ START_TEST (stuck_fifo_reader_does_not_block)
 }
 END_TEST
 
+/* containerd writes stdin and closes its end: the guest gets the bytes, then a close frame. */
+START_TEST (stdin_eof_sends_close_after_data)
+{
+  char dir[] = "/tmp/kc-shim-stdio.XXXXXX", fifo[128];
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  uint8_t buf[256];
+  size_t have = 0;
+  int lfd, vm, wr;
+
+  base = event_base_new ();
+  ck_assert_ptr_nonnull (mkdtemp (dir));
+  snprintf (sa.sun_path, sizeof (sa.sun_path), "%s/stdio.sock", dir);
+  lfd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ck_assert_int_eq (bind (lfd, (struct sockaddr *) &sa, sizeof (sa)), 0);
+  ck_assert_int_eq (listen (lfd, 1), 0);
+  ck_assert_int_eq (shim_vmm_stdio_connect (base, dir, NULL), 0);
+  vm = accept4 (lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  ck_assert_int_ge (vm, 0);
+  snprintf (fifo, sizeof (fifo), "%s/in", dir);
+  ck_assert_int_eq (mkfifo (fifo, 0600), 0);
+  ck_assert_int_eq (shim_vmm_stdio_add ("c1", fifo, NULL, NULL, NULL), 0);
+  for (int i = 0; i < 50; i++) /* no writer yet: nothing, no close */
+    event_base_loop (base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep (1000);
+  ck_assert_int_lt (read (vm, buf, sizeof (buf)), 0);
+  wr = open (fifo, O_WRONLY | O_CLOEXEC);
+  ck_assert_int_eq (write (wr, "hi", 2), 2);
+  close (wr);
+  for (int i = 0; i < 500; i++)
+    {
+      ssize_t n = read (vm, buf + have, sizeof (buf) - have);
+      have += n > 0 ? (size_t) n : 0;
+      event_base_loop (base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep (1000);
+    }
+  uint8_t *want1, *want2;
+  size_t n1, n2;
+  struct kc_mux_frame f
+      = { .kind = KC_MUX_STDIN, .key = "c1", .key_len = 2, .data = (const uint8_t *) "hi", .data_len = 2 };
+  ck_assert_int_eq (kc_mux_frame_encode (&f, &want1, &n1, NULL), 0);
+  ck_assert_int_eq (kc_mux_close_encode ("c1", KC_MUX_STDIN, &want2, &n2, NULL), 0);
+  ck_assert_uint_eq (have, n1 + n2);
+  ck_assert_int_eq (memcmp (buf, want1, n1), 0);
+  ck_assert_int_eq (memcmp (buf + n1, want2, n2), 0);
+  free (want1), free (want2);
+  shim_vmm_stdio_remove ("c1");
+  close (vm), close (lfd);
+  unlink (fifo), unlink (sa.sun_path), rmdir (dir);
+  event_base_free (base);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -125,6 +175,7 @@ main (void)
 
   tcase_set_timeout (tc, 30);
   tcase_add_test (tc, stuck_fifo_reader_does_not_block);
+  tcase_add_test (tc, stdin_eof_sends_close_after_data);
   suite_add_tcase (s, tc);
   sr = srunner_create (s);
   srunner_run_all (sr, CK_NORMAL);
