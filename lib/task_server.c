@@ -40,9 +40,18 @@ dispatch (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdat
     return m->fn (call, NULL, ts->userdata);
   req = protobuf_c_message_unpack (m->desc, NULL, len, payload);
   if (req == NULL)
-    return kc_ttrpc_call_error (call, KC_INVALID_ARGUMENT, "cannot decode the request");
+    return kc_ttrpc_call_error (call, KC_INVALID_ARGUMENT, "cannot decode %s", m->desc->short_name);
   m->fn (call, req, ts->userdata);
   protobuf_c_message_free_unpacked (req, NULL);
+}
+
+int
+kc_task_server_register_service (kc_ttrpc_server *srv, const char *service, struct kc_task_server *ts, kc_error_t *err)
+{
+  for (size_t i = 0; i < ts->n_methods; i++)
+    if (kc_ttrpc_server_register (srv, service, ts->methods[i].name, dispatch, ts, err) < 0)
+      return kc_error_wrap (err, "register %s/%s", service, ts->methods[i].name);
+  return 0;
 }
 
 int
@@ -51,9 +60,8 @@ kc_task_server_register (kc_ttrpc_server *srv, struct kc_task_server *ts, kc_err
   static const char *const services[] = { "containerd.task.v2.Task", "containerd.task.v3.Task" };
 
   for (size_t s = 0; s < 2; s++)
-    for (size_t i = 0; i < ts->n_methods; i++)
-      if (kc_ttrpc_server_register (srv, services[s], ts->methods[i].name, dispatch, ts, err) < 0)
-        return kc_error_wrap (err, "register %s/%s", services[s], ts->methods[i].name);
+    if (kc_task_server_register_service (srv, services[s], ts, err) < 0)
+      return -1;
   return 0;
 }
 

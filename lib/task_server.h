@@ -36,8 +36,11 @@ struct kc_task_server
 };
 
 /* Registers every method of ts under both Task services. An undecodable request is answered
-   INVALID_ARGUMENT without calling the handler. */
+   INVALID_ARGUMENT ("cannot decode <request type>") without calling the handler. */
 int kc_task_server_register (kc_ttrpc_server *srv, struct kc_task_server *ts, kc_error_t *err);
+/* The same dispatch for any other ttrpc service (methods of any descriptors), under service only. */
+int kc_task_server_register_service (kc_ttrpc_server *srv, const char *service, struct kc_task_server *ts,
+                                     kc_error_t *err);
 /* Logs err at level (kc_log_level), answers it and frees it. */
 void kc_task_fail (kc_ttrpc_call *call, kc_error_t *err, int level);
 /* waitpid status -> exit status as runc reports it: the code, or 128 + signal. */

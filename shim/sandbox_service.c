@@ -11,6 +11,7 @@
 #include "runtime_sandbox.pb-c.h"
 #include "sandbox_controller.pb-c.h"
 #include "shim.h"
+#include "task_server.h"
 
 #define SANDBOX_SERVICE           "containerd.runtime.sandbox.v1.Sandbox"
 #define CONTROLLER_PATH           "/containerd.services.sandbox.v1.Controller/"
@@ -120,10 +121,13 @@ check_id (struct shim *shim, kc_ttrpc_call *call, const char *id)
   return -1;
 }
 
-static void
-bad_request (kc_ttrpc_call *call, const char *what)
+/* check_id, then the call towards the sandboxer; NULL when the call was answered already. */
+static struct sb_call *
+sb_begin (struct shim *shim, kc_ttrpc_call *call, const char *id)
 {
-  kc_ttrpc_call_error (call, KC_INVALID_ARGUMENT, "cannot decode %s", what);
+  if (check_id (shim, call, id) < 0)
+    return NULL;
+  return sb_call_new (shim, call);
 }
 
 /* Copies a string map into entries of another message's map type (same wire layout). */
@@ -198,43 +202,39 @@ setup_pod_files (struct shim *shim, const Google__Protobuf__Any *options, kc_err
 }
 
 static void
-handle_create (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_create (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
   struct shim *shim = userdata;
-  Containerd__Runtime__Sandbox__V1__CreateSandboxRequest *req
-      = containerd__runtime__sandbox__v1__create_sandbox_request__unpack (NULL, len, payload);
+  const Containerd__Runtime__Sandbox__V1__CreateSandboxRequest *req = msg;
   Containerd__Services__Sandbox__V1__ControllerCreateRequest creq
       = CONTAINERD__SERVICES__SANDBOX__V1__CONTROLLER_CREATE_REQUEST__INIT;
-  struct kv_entry **ann = NULL;
+  struct kv_entry **ann;
   kc_error_t err = NULL;
   struct sb_call *c;
 
-  if (req == NULL)
-    return bad_request (call, "CreateSandboxRequest");
   if (check_id (shim, call, req->sandbox_id) < 0)
-    goto out;
+    return;
   if (setup_pod_files (shim, req->options, &err) < 0)
     {
       kc_error_wrap (&err, "CRI files of sandbox `%s`", shim->id);
       kc_ttrpc_call_fail (call, &err);
       kc_error_free (&err);
-      goto out;
+      return;
     }
   ann = copy_map ((void **) req->annotations, req->n_annotations,
                   &containerd__services__sandbox__v1__controller_create_request__annotations_entry__descriptor);
-  if ((c = sb_call_new (shim, call)) == NULL)
-    goto out;
-  creq.sandbox_id = req->sandbox_id;
-  creq.n_rootfs = req->n_rootfs;
-  creq.rootfs = req->rootfs;
-  creq.options = req->options;
-  creq.netns_path = req->netns_path;
-  creq.n_annotations = ann ? req->n_annotations : 0;
-  creq.annotations = (Containerd__Services__Sandbox__V1__ControllerCreateRequest__AnnotationsEntry **) ann;
-  controller_call (c, "Create", &creq.base, short_timeout (call), create_done);
-out:
+  if ((c = sb_call_new (shim, call)) != NULL)
+    {
+      creq.sandbox_id = req->sandbox_id;
+      creq.n_rootfs = req->n_rootfs;
+      creq.rootfs = req->rootfs;
+      creq.options = req->options;
+      creq.netns_path = req->netns_path;
+      creq.n_annotations = ann ? req->n_annotations : 0;
+      creq.annotations = (Containerd__Services__Sandbox__V1__ControllerCreateRequest__AnnotationsEntry **) ann;
+      controller_call (c, "Create", &creq.base, short_timeout (call), create_done);
+    }
   free_map (ann);
-  containerd__runtime__sandbox__v1__create_sandbox_request__free_unpacked (req, NULL);
 }
 
 /* ---- StartSandbox ---- */
@@ -264,23 +264,17 @@ start_done (int code, const char *message, const uint8_t *payload, size_t len, v
 }
 
 static void
-handle_start (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_start (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
-  struct shim *shim = userdata;
-  Containerd__Runtime__Sandbox__V1__StartSandboxRequest *req
-      = containerd__runtime__sandbox__v1__start_sandbox_request__unpack (NULL, len, payload);
+  const Containerd__Runtime__Sandbox__V1__StartSandboxRequest *req = msg;
   Containerd__Services__Sandbox__V1__ControllerStartRequest sreq
       = CONTAINERD__SERVICES__SANDBOX__V1__CONTROLLER_START_REQUEST__INIT;
-  struct sb_call *c;
+  struct sb_call *c = sb_begin (userdata, call, req->sandbox_id);
 
-  if (req == NULL)
-    return bad_request (call, "StartSandboxRequest");
-  if (check_id (shim, call, req->sandbox_id) == 0 && (c = sb_call_new (shim, call)) != NULL)
-    {
-      sreq.sandbox_id = req->sandbox_id;
-      controller_call (c, "Start", &sreq.base, short_timeout (call), start_done);
-    }
-  containerd__runtime__sandbox__v1__start_sandbox_request__free_unpacked (req, NULL);
+  if (c == NULL)
+    return;
+  sreq.sandbox_id = req->sandbox_id;
+  controller_call (c, "Start", &sreq.base, short_timeout (call), start_done);
 }
 
 /* ---- Platform ---- */
@@ -311,23 +305,17 @@ platform_done (int code, const char *message, const uint8_t *payload, size_t len
 }
 
 static void
-handle_platform (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_platform (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
-  struct shim *shim = userdata;
-  Containerd__Runtime__Sandbox__V1__PlatformRequest *req
-      = containerd__runtime__sandbox__v1__platform_request__unpack (NULL, len, payload);
+  const Containerd__Runtime__Sandbox__V1__PlatformRequest *req = msg;
   Containerd__Services__Sandbox__V1__ControllerPlatformRequest preq
       = CONTAINERD__SERVICES__SANDBOX__V1__CONTROLLER_PLATFORM_REQUEST__INIT;
-  struct sb_call *c;
+  struct sb_call *c = sb_begin (userdata, call, req->sandbox_id);
 
-  if (req == NULL)
-    return bad_request (call, "PlatformRequest");
-  if (check_id (shim, call, req->sandbox_id) == 0 && (c = sb_call_new (shim, call)) != NULL)
-    {
-      preq.sandbox_id = req->sandbox_id;
-      controller_call (c, "Platform", &preq.base, short_timeout (call), platform_done);
-    }
-  containerd__runtime__sandbox__v1__platform_request__free_unpacked (req, NULL);
+  if (c == NULL)
+    return;
+  preq.sandbox_id = req->sandbox_id;
+  controller_call (c, "Platform", &preq.base, short_timeout (call), platform_done);
 }
 
 /* ---- StopSandbox ---- */
@@ -364,28 +352,22 @@ stop_done (int code, const char *message, const uint8_t *payload, size_t len, vo
 }
 
 static void
-handle_stop (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_stop (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
-  struct shim *shim = userdata;
-  Containerd__Runtime__Sandbox__V1__StopSandboxRequest *req
-      = containerd__runtime__sandbox__v1__stop_sandbox_request__unpack (NULL, len, payload);
+  const Containerd__Runtime__Sandbox__V1__StopSandboxRequest *req = msg;
   Containerd__Services__Sandbox__V1__ControllerStopRequest sreq
       = CONTAINERD__SERVICES__SANDBOX__V1__CONTROLLER_STOP_REQUEST__INIT;
-  struct sb_call *c;
+  struct sb_call *c = sb_begin (userdata, call, req->sandbox_id);
   int64_t timeout;
 
-  if (req == NULL)
-    return bad_request (call, "StopSandboxRequest");
-  if (check_id (shim, call, req->sandbox_id) == 0 && (c = sb_call_new (shim, call)) != NULL)
-    {
-      sreq.sandbox_id = req->sandbox_id;
-      sreq.timeout_secs = req->timeout_secs;
-      timeout = kc_ttrpc_call_timeout_ns (call);
-      if (timeout == 0)
-        timeout = SHIM_DEFAULT_TIMEOUT_NS + (int64_t) req->timeout_secs * 1000000000LL;
-      controller_call (c, "Stop", &sreq.base, timeout, stop_done);
-    }
-  containerd__runtime__sandbox__v1__stop_sandbox_request__free_unpacked (req, NULL);
+  if (c == NULL)
+    return;
+  sreq.sandbox_id = req->sandbox_id;
+  sreq.timeout_secs = req->timeout_secs;
+  timeout = kc_ttrpc_call_timeout_ns (call);
+  if (timeout == 0)
+    timeout = SHIM_DEFAULT_TIMEOUT_NS + (int64_t) req->timeout_secs * 1000000000LL;
+  controller_call (c, "Stop", &sreq.base, timeout, stop_done);
 }
 
 /* ---- WaitSandbox ---- */
@@ -445,25 +427,20 @@ wait_send (struct sb_call *c)
 }
 
 static void
-handle_wait (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_wait (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
   struct shim *shim = userdata;
-  Containerd__Runtime__Sandbox__V1__WaitSandboxRequest *req
-      = containerd__runtime__sandbox__v1__wait_sandbox_request__unpack (NULL, len, payload);
-  struct sb_call *c;
+  const Containerd__Runtime__Sandbox__V1__WaitSandboxRequest *req = msg;
+  struct sb_call *c = sb_begin (shim, call, req->sandbox_id);
 
-  if (req == NULL)
-    return bad_request (call, "WaitSandboxRequest");
-  if (check_id (shim, call, req->sandbox_id) == 0 && (c = sb_call_new (shim, call)) != NULL)
-    {
-      c->next = shim->waits;
-      if (shim->waits)
-        shim->waits->prev = c;
-      shim->waits = c;
-      c->in_waits = 1;
-      wait_send (c);
-    }
-  containerd__runtime__sandbox__v1__wait_sandbox_request__free_unpacked (req, NULL);
+  if (c == NULL)
+    return;
+  c->next = shim->waits;
+  if (shim->waits)
+    shim->waits->prev = c;
+  shim->waits = c;
+  c->in_waits = 1;
+  wait_send (c);
 }
 
 /* ---- SandboxStatus / PingSandbox ---- */
@@ -502,44 +479,32 @@ status_done (int code, const char *message, const uint8_t *payload, size_t len, 
 }
 
 static void
-handle_status (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_status (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
-  struct shim *shim = userdata;
-  Containerd__Runtime__Sandbox__V1__SandboxStatusRequest *req
-      = containerd__runtime__sandbox__v1__sandbox_status_request__unpack (NULL, len, payload);
+  const Containerd__Runtime__Sandbox__V1__SandboxStatusRequest *req = msg;
   Containerd__Services__Sandbox__V1__ControllerStatusRequest sreq
       = CONTAINERD__SERVICES__SANDBOX__V1__CONTROLLER_STATUS_REQUEST__INIT;
-  struct sb_call *c;
+  struct sb_call *c = sb_begin (userdata, call, req->sandbox_id);
 
-  if (req == NULL)
-    return bad_request (call, "SandboxStatusRequest");
-  if (check_id (shim, call, req->sandbox_id) == 0 && (c = sb_call_new (shim, call)) != NULL)
-    {
-      sreq.sandbox_id = req->sandbox_id;
-      sreq.verbose = req->verbose;
-      controller_call (c, "Status", &sreq.base, short_timeout (call), status_done);
-    }
-  containerd__runtime__sandbox__v1__sandbox_status_request__free_unpacked (req, NULL);
+  if (c == NULL)
+    return;
+  sreq.sandbox_id = req->sandbox_id;
+  sreq.verbose = req->verbose;
+  controller_call (c, "Status", &sreq.base, short_timeout (call), status_done);
 }
 
 static void
-handle_ping (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_ping (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
-  struct shim *shim = userdata;
-  Containerd__Runtime__Sandbox__V1__PingRequest *req
-      = containerd__runtime__sandbox__v1__ping_request__unpack (NULL, len, payload);
+  const Containerd__Runtime__Sandbox__V1__PingRequest *req = msg;
   Containerd__Services__Sandbox__V1__ControllerStatusRequest sreq
       = CONTAINERD__SERVICES__SANDBOX__V1__CONTROLLER_STATUS_REQUEST__INIT;
-  struct sb_call *c;
+  struct sb_call *c = sb_begin (userdata, call, req->sandbox_id);
 
-  if (req == NULL)
-    return bad_request (call, "PingRequest");
-  if (check_id (shim, call, req->sandbox_id) == 0 && (c = sb_call_new (shim, call)) != NULL)
-    {
-      sreq.sandbox_id = req->sandbox_id;
-      controller_call (c, "Status", &sreq.base, short_timeout (call), empty_done);
-    }
-  containerd__runtime__sandbox__v1__ping_request__free_unpacked (req, NULL);
+  if (c == NULL)
+    return;
+  sreq.sandbox_id = req->sandbox_id;
+  controller_call (c, "Status", &sreq.base, short_timeout (call), empty_done);
 }
 
 /* ---- ShutdownSandbox ---- */
@@ -566,23 +531,17 @@ shutdown_done (int code, const char *message, const uint8_t *payload, size_t len
 }
 
 static void
-handle_shutdown (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_shutdown (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
-  struct shim *shim = userdata;
-  Containerd__Runtime__Sandbox__V1__ShutdownSandboxRequest *req
-      = containerd__runtime__sandbox__v1__shutdown_sandbox_request__unpack (NULL, len, payload);
+  const Containerd__Runtime__Sandbox__V1__ShutdownSandboxRequest *req = msg;
   Containerd__Services__Sandbox__V1__ControllerShutdownRequest sreq
       = CONTAINERD__SERVICES__SANDBOX__V1__CONTROLLER_SHUTDOWN_REQUEST__INIT;
-  struct sb_call *c;
+  struct sb_call *c = sb_begin (userdata, call, req->sandbox_id);
 
-  if (req == NULL)
-    return bad_request (call, "ShutdownSandboxRequest");
-  if (check_id (shim, call, req->sandbox_id) == 0 && (c = sb_call_new (shim, call)) != NULL)
-    {
-      sreq.sandbox_id = req->sandbox_id;
-      controller_call (c, "Shutdown", &sreq.base, short_timeout (call), shutdown_done);
-    }
-  containerd__runtime__sandbox__v1__shutdown_sandbox_request__free_unpacked (req, NULL);
+  if (c == NULL)
+    return;
+  sreq.sandbox_id = req->sandbox_id;
+  controller_call (c, "Shutdown", &sreq.base, short_timeout (call), shutdown_done);
 }
 
 /* ---- SandboxMetrics ---- */
@@ -607,23 +566,17 @@ metrics_done (int code, const char *message, const uint8_t *payload, size_t len,
 }
 
 static void
-handle_metrics (kc_ttrpc_call *call, const uint8_t *payload, size_t len, void *userdata)
+handle_metrics (kc_ttrpc_call *call, const void *msg, void *userdata)
 {
-  struct shim *shim = userdata;
-  Containerd__Runtime__Sandbox__V1__SandboxMetricsRequest *req
-      = containerd__runtime__sandbox__v1__sandbox_metrics_request__unpack (NULL, len, payload);
+  const Containerd__Runtime__Sandbox__V1__SandboxMetricsRequest *req = msg;
   Containerd__Services__Sandbox__V1__ControllerMetricsRequest mreq
       = CONTAINERD__SERVICES__SANDBOX__V1__CONTROLLER_METRICS_REQUEST__INIT;
-  struct sb_call *c;
+  struct sb_call *c = sb_begin (userdata, call, req->sandbox_id);
 
-  if (req == NULL)
-    return bad_request (call, "SandboxMetricsRequest");
-  if (check_id (shim, call, req->sandbox_id) == 0 && (c = sb_call_new (shim, call)) != NULL)
-    {
-      mreq.sandbox_id = req->sandbox_id;
-      controller_call (c, "Metrics", &mreq.base, short_timeout (call), metrics_done);
-    }
-  containerd__runtime__sandbox__v1__sandbox_metrics_request__free_unpacked (req, NULL);
+  if (c == NULL)
+    return;
+  mreq.sandbox_id = req->sandbox_id;
+  controller_call (c, "Metrics", &mreq.base, short_timeout (call), metrics_done);
 }
 
 /* ---- lazy task address (after a restart no StartSandbox was seen) ---- */
@@ -696,21 +649,29 @@ shim_task_address_resolve (struct shim *shim, shim_address_fn done, void *userda
     }
 }
 
+/* A table entry: the method name, its containerd.runtime.sandbox.v1 request type in snake case, the handler. */
+#define SB_METHOD(name, req, fn)                                                                                       \
+  {                                                                                                                    \
+    name, &containerd__runtime__sandbox__v1__##req##__descriptor, fn                                                   \
+  }
+
 int
 shim_sandbox_service_register (struct shim *shim, kc_error_t *err)
 {
-  static const struct
-  {
-    const char *method;
-    kc_ttrpc_handler_fn fn;
-  } methods[] = {
-    { "CreateSandbox", handle_create }, { "StartSandbox", handle_start },       { "Platform", handle_platform },
-    { "StopSandbox", handle_stop },     { "WaitSandbox", handle_wait },         { "SandboxStatus", handle_status },
-    { "PingSandbox", handle_ping },     { "ShutdownSandbox", handle_shutdown }, { "SandboxMetrics", handle_metrics },
+  /* Each request decoded by task_server's dispatch: undecodable input is answered
+     INVALID_ARGUMENT "cannot decode <RequestType>" without reaching the handler. */
+  static const struct kc_task_method methods[] = {
+    SB_METHOD ("CreateSandbox", create_sandbox_request, handle_create),
+    SB_METHOD ("StartSandbox", start_sandbox_request, handle_start),
+    SB_METHOD ("Platform", platform_request, handle_platform),
+    SB_METHOD ("StopSandbox", stop_sandbox_request, handle_stop),
+    SB_METHOD ("WaitSandbox", wait_sandbox_request, handle_wait),
+    SB_METHOD ("SandboxStatus", sandbox_status_request, handle_status),
+    SB_METHOD ("PingSandbox", ping_request, handle_ping),
+    SB_METHOD ("ShutdownSandbox", shutdown_sandbox_request, handle_shutdown),
+    SB_METHOD ("SandboxMetrics", sandbox_metrics_request, handle_metrics),
   };
 
-  for (size_t i = 0; i < sizeof (methods) / sizeof (methods[0]); i++)
-    if (kc_ttrpc_server_register (shim->server, SANDBOX_SERVICE, methods[i].method, methods[i].fn, shim, err) < 0)
-      return kc_error_wrap (err, "register %s/%s", SANDBOX_SERVICE, methods[i].method);
-  return 0;
+  shim->sandbox_srv = (struct kc_task_server){ methods, sizeof (methods) / sizeof (methods[0]), shim };
+  return kc_task_server_register_service (shim->server, SANDBOX_SERVICE, &shim->sandbox_srv, err);
 }

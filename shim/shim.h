@@ -11,6 +11,7 @@
 #include "grpc/kc_grpc.h"
 #include "kc_shim.h"
 #include "procs.h"
+#include "task_server.h"
 #include "ttrpc/ttrpc.h"
 
 struct sb_call;
@@ -30,8 +31,9 @@ struct shim
   char *task_address; /* learned from Start, or lazily from Status */
   uint32_t task_version;
   kc_ttrpc_client *tasker;
-  int sandbox_seen;      /* a sandbox call succeeded: the pod lives in this shim */
-  struct sb_call *waits; /* WaitSandbox calls in flight or waiting to be retried */
+  int sandbox_seen;                  /* a sandbox call succeeded: the pod lives in this shim */
+  struct sb_call *waits;             /* WaitSandbox calls in flight or waiting to be retried */
+  struct kc_task_server sandbox_srv; /* the Sandbox methods server serves (sandbox_service.c) */
 };
 
 /* Default deadline of the short sandboxer calls. */

@@ -276,6 +276,16 @@ START_TEST (test_serve_pod_lifecycle)
   /* another pod's id: INVALID_ARGUMENT */
   ck_assert_int_eq (status_call (&sp, "pod2", msg, NULL), 3);
   create_sandbox (&sp, "pod2", 3);
+  /* undecodable (field 1 a varint, not the id string): INVALID_ARGUMENT naming the request type */
+  {
+    Containerd__Runtime__Sandbox__V1__WaitSandboxResponse bad
+        = CONTAINERD__RUNTIME__SANDBOX__V1__WAIT_SANDBOX_RESPONSE__INIT;
+    bad.exit_status = 7;
+    ck_assert_int_eq (call (&sp, SB, "CreateSandbox", &bad.base, 5 * SEC, NULL, NULL, msg, sizeof (msg)), 3);
+    ck_assert_msg (strstr (msg, "cannot decode CreateSandboxRequest") != NULL, "message: %s", msg);
+    ck_assert_int_eq (call (&sp, SB, "PingSandbox", &bad.base, 5 * SEC, NULL, NULL, msg, sizeof (msg)), 3);
+    ck_assert_msg (strstr (msg, "cannot decode PingRequest") != NULL, "message: %s", msg);
+  }
 
   create_sandbox (&sp, "pod1", 0);
   pthread_mutex_lock (&fk.lock);
