@@ -23,6 +23,11 @@ void shim_vmm_after (struct shim *shim, const char *method, const uint8_t *paylo
 int shim_vmm_stdio_connect (struct event_base *base, const char *sandbox_dir, kc_error_t *err);
 int shim_vmm_stdio_add (const char *key, const char *in, const char *out, const char *errp, kc_error_t *err);
 void shim_vmm_stdio_remove (const char *key);
+/* CloseIO{stdin} of key: what its stdin FIFO holds goes out as stdin frames, then the close
+   frame, and the FIFO is closed (our own writer too). 1 when the guest gets (or got) that close
+   through the mux after every byte, so CloseIO must not close stdin there; 0 when there is no
+   stdin stream or no connection (the relayed CloseIO has to do it). */
+int shim_vmm_stdio_close_stdin (const char *key);
 
 /* vmm_create.c: <shared>/<cid>/{rootfs,config.json,hostname,hosts,resolv.conf}. */
 int shim_vmm_create_prepare (const char *shared, uint8_t **payload, size_t *len, kc_error_t *err);

@@ -1,5 +1,6 @@
 /* The vmm relay hooks: recognise a vmm pod by its task address (<dir>/<id>/agent.sock; stdio.sock
-   and shared/ sit next to it), then per method: Create rewrite, Exec FIFOs, Delete cleanup. */
+   and shared/ sit next to it), then per method: Create rewrite, Exec FIFOs, CloseIO flush,
+   Delete cleanup. */
 #include "vmm.h"
 
 #include <stdio.h>
@@ -38,6 +39,41 @@ exec_stdio (const uint8_t *payload, size_t len, int add, kc_error_t *err)
   return ret;
 }
 
+/* CloseIO{stdin}: the FIFO's last bytes and then the close go through the stdio mux, in that
+   order. The guest's CloseIO travels on the agent connection and could overtake them, so it is
+   relayed with stdin = false (the guest still answers for the process: NOT_FOUND...). */
+static int
+close_io_prepare (uint8_t **payload, size_t *len, kc_error_t *err)
+{
+  char key[600];
+  uint8_t *buf;
+  size_t n;
+  Containerd__Task__V2__CloseIORequest *req = containerd__task__v2__close_iorequest__unpack (NULL, *len, *payload);
+  if (req == NULL)
+    return 0; /* relayed as is: the guest answers the bad request */
+  if (!req->stdin)
+    goto out;
+  if (req->exec_id && *req->exec_id)
+    snprintf (key, sizeof (key), "%s/%s", req->id, req->exec_id);
+  else
+    snprintf (key, sizeof (key), "%s", req->id);
+  if (!shim_vmm_stdio_close_stdin (key))
+    goto out;
+  req->stdin = 0;
+  n = containerd__task__v2__close_iorequest__get_packed_size (req);
+  if ((buf = malloc (n + 1)) == NULL)
+    {
+      containerd__task__v2__close_iorequest__free_unpacked (req, NULL);
+      return kc_error_code (err, KC_RESOURCE_EXHAUSTED, "out of memory");
+    }
+  *len = containerd__task__v2__close_iorequest__pack (req, buf);
+  free (*payload);
+  *payload = buf;
+out:
+  containerd__task__v2__close_iorequest__free_unpacked (req, NULL);
+  return 0;
+}
+
 int
 shim_vmm_before (struct shim *shim, const char *method, uint8_t **payload, size_t *len, kc_error_t *err)
 {
@@ -56,6 +92,8 @@ shim_vmm_before (struct shim *shim, const char *method, uint8_t **payload, size_
     return shim_vmm_create_prepare (shared, payload, len, err);
   if (strcmp (method, "Exec") == 0)
     return exec_stdio (*payload, *len, 1, err);
+  if (strcmp (method, "CloseIO") == 0)
+    return close_io_prepare (payload, len, err);
   return 0;
 }
 

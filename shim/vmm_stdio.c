@@ -39,6 +39,7 @@ struct stream
   int in_fd;
   int in_wfd; /* our writer until the first data: no EOF before containerd opened the FIFO */
   struct event *in_ev;
+  int in_closed; /* the stdin close frame went out (EOF or CloseIO) */
 };
 
 static struct
@@ -217,25 +218,43 @@ shim_vmm_stdio_connect (struct event_base *base, const char *sandbox_dir, kc_err
   return 0;
 }
 
-static void
+/* 0 when the frame is queued on the connection, -1 when there is none (or no memory). */
+static int
 send_frame (const char *key, uint8_t kind, const uint8_t *data, size_t len)
 {
   struct kc_mux_frame f = { kind, key, strlen (key), data, len };
   uint8_t *buf = NULL;
   size_t n = 0;
   kc_error_t err = NULL;
+  int ret;
   if (mux.bev == NULL)
-    return;
+    return -1;
   if ((kind == KC_MUX_CLOSE ? kc_mux_close_encode (key, KC_MUX_STDIN, &buf, &n, &err)
                             : kc_mux_frame_encode (&f, &buf, &n, &err))
       < 0)
     {
       kc_log_error ("vmm stdio: %s", err->msg);
       kc_error_free (&err);
-      return;
+      return -1;
     }
-  bufferevent_write (mux.bev, buf, n);
+  ret = bufferevent_write (mux.bev, buf, n);
   free (buf);
+  return ret;
+}
+
+/* The close frame, after every stdin frame of s; the FIFO is no longer read. */
+static void
+stdin_end (struct stream *s)
+{
+  s->in_closed = send_frame (s->key, KC_MUX_CLOSE, NULL, 0) == 0;
+  if (s->in_ev != NULL)
+    event_free (s->in_ev);
+  s->in_ev = NULL;
+  if (s->in_wfd >= 0)
+    close (s->in_wfd);
+  s->in_wfd = -1;
+  close (s->in_fd);
+  s->in_fd = -1;
 }
 
 static void
@@ -255,11 +274,28 @@ on_stdin (evutil_socket_t fd, short what, void *arg)
       s->in_wfd = -1;
       return;
     }
-  send_frame (s->key, KC_MUX_CLOSE, NULL, 0);
-  event_free (s->in_ev);
-  s->in_ev = NULL;
-  close (s->in_fd);
-  s->in_fd = -1;
+  stdin_end (s);
+}
+
+int
+shim_vmm_stdio_close_stdin (const char *key)
+{
+  struct stream *s = find (key, strlen (key));
+  uint8_t buf[32768];
+  ssize_t n;
+  if (s == NULL || mux.bev == NULL)
+    return 0;
+  if (s->in_fd < 0)
+    return s->in_closed;
+  /* Without our writer, a FIFO containerd closed reads its last bytes, then EOF. */
+  if (s->in_wfd >= 0)
+    close (s->in_wfd);
+  s->in_wfd = -1;
+  while ((n = read (s->in_fd, buf, sizeof (buf))) > 0 || (n < 0 && errno == EINTR))
+    if (n > 0 && send_frame (s->key, KC_MUX_STDIN, buf, (size_t) n) < 0)
+      break;
+  stdin_end (s);
+  return s->in_closed;
 }
 
 /* Output FIFOs: write-only when containerd already reads them, else read-write (never ENXIO). */

@@ -4,6 +4,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -165,6 +166,109 @@ START_TEST (stdin_eof_sends_close_after_data)
 }
 END_TEST
 
+struct collect
+{
+  uint8_t *stdin;
+  size_t stdin_len;
+  int closes, bad_order, last_was_close;
+};
+
+static int
+collect_frame (const struct kc_mux_frame *f, void *userdata)
+{
+  struct collect *c = userdata;
+  if (f->key_len != 2 || memcmp (f->key, "c1", 2) != 0)
+    c->bad_order = 1;
+  else if (f->kind == KC_MUX_STDIN)
+    {
+      c->bad_order |= c->closes > 0; /* data after the close */
+      c->stdin = realloc (c->stdin, c->stdin_len + f->data_len);
+      memcpy (c->stdin + c->stdin_len, f->data, f->data_len);
+      c->stdin_len += f->data_len;
+    }
+  else if (f->kind == KC_MUX_CLOSE && f->data_len == 1 && f->data[0] == KC_MUX_STDIN)
+    c->closes++;
+  else
+    c->bad_order = 1;
+  c->last_was_close = f->kind == KC_MUX_CLOSE;
+  return 0;
+}
+
+/* CloseIO{stdin} while containerd's last bytes still sit in the FIFO (the loop has not read
+   them): they go out as stdin frames before the close frame, and the FIFO is closed. */
+START_TEST (close_stdin_flushes_fifo_first)
+{
+  char dir[] = "/tmp/kc-shim-stdio.XXXXXX", fifo[128], fifo2[128];
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  static uint8_t data[100000], buf[110000];
+  size_t have = 0, stdin_bytes = 0;
+  int lfd, vm, wr, closes = 0;
+
+  signal (SIGPIPE, SIG_IGN);
+  base = event_base_new ();
+  ck_assert_ptr_nonnull (mkdtemp (dir));
+  snprintf (sa.sun_path, sizeof (sa.sun_path), "%s/stdio.sock", dir);
+  lfd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ck_assert_int_eq (bind (lfd, (struct sockaddr *) &sa, sizeof (sa)), 0);
+  ck_assert_int_eq (listen (lfd, 1), 0);
+  ck_assert_int_eq (shim_vmm_stdio_connect (base, dir, NULL), 0);
+  vm = accept4 (lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  ck_assert_int_ge (vm, 0);
+  snprintf (fifo, sizeof (fifo), "%s/in", dir);
+  ck_assert_int_eq (mkfifo (fifo, 0600), 0);
+  snprintf (fifo2, sizeof (fifo2), "%s/out", dir);
+  ck_assert_int_eq (mkfifo (fifo2, 0600), 0);
+  ck_assert_int_eq (shim_vmm_stdio_add ("c1", fifo, NULL, NULL, NULL), 0);
+  ck_assert_int_eq (shim_vmm_stdio_add ("c1/e1", NULL, fifo2, NULL, NULL), 0);
+
+  /* containerd's writer stays open; more than one read's worth waits in the FIFO (64 KiB
+     pipe: write what it takes). */
+  wr = open (fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  ck_assert_int_ge (wr, 0);
+  for (size_t i = 0; i < sizeof (data); i++)
+    data[i] = (uint8_t) (i * 7);
+  ssize_t written = write (wr, data, sizeof (data));
+  ck_assert_int_gt (written, 32768);
+
+  ck_assert_int_eq (shim_vmm_stdio_close_stdin ("c1"), 1);
+  ck_assert_int_eq (shim_vmm_stdio_close_stdin ("c1"), 1);    /* already closed: still through the mux */
+  ck_assert_int_eq (shim_vmm_stdio_close_stdin ("c1/e1"), 0); /* no stdin stream */
+  ck_assert_int_eq (shim_vmm_stdio_close_stdin ("nope"), 0);
+  ck_assert_int_lt (write (wr, "x", 1), 0); /* the shim no longer reads the FIFO */
+  ck_assert_int_eq (errno, EPIPE);
+
+  for (int i = 0; i < 500 && have < sizeof (buf); i++)
+    {
+      ssize_t n = read (vm, buf + have, sizeof (buf) - have);
+      have += n > 0 ? (size_t) n : 0;
+      event_base_loop (base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep (1000);
+    }
+  /* Frames: stdin data of c1, in order, then exactly one close of its stdin, last. */
+  ck_assert_uint_gt (have, 0);
+  {
+    struct collect c = { 0 };
+    struct kc_mux_decoder dec;
+    kc_mux_decoder_init (&dec);
+    ck_assert_int_eq (kc_mux_decoder_feed (&dec, buf, have, collect_frame, &c, NULL), 0);
+    kc_mux_decoder_free (&dec);
+    stdin_bytes = c.stdin_len;
+    closes = c.closes;
+    ck_assert_int_eq (c.bad_order, 0);
+    ck_assert_int_eq (c.last_was_close, 1);
+    ck_assert_int_eq (memcmp (c.stdin, data, stdin_bytes), 0);
+    free (c.stdin);
+  }
+  ck_assert_uint_eq (stdin_bytes, (size_t) written);
+  ck_assert_int_eq (closes, 1);
+
+  shim_vmm_stdio_remove ("c1");
+  shim_vmm_stdio_remove ("c1/e1");
+  close (wr), close (vm), close (lfd);
+  unlink (fifo), unlink (fifo2), unlink (sa.sun_path), rmdir (dir);
+  event_base_free (base);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -176,6 +280,7 @@ main (void)
   tcase_set_timeout (tc, 30);
   tcase_add_test (tc, stuck_fifo_reader_does_not_block);
   tcase_add_test (tc, stdin_eof_sends_close_after_data);
+  tcase_add_test (tc, close_stdin_flushes_fifo_first);
   suite_add_tcase (s, tc);
   sr = srunner_create (s);
   srunner_run_all (sr, CK_NORMAL);
