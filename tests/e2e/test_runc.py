@@ -100,7 +100,7 @@ def test_stop_exit_codes_like_runc(containerd):
 
         t0 = time.monotonic()
         killed.stop(timeout=10)
-        assert time.monotonic() - t0 < 5
+        assert time.monotonic() - t0 < 9  # SIGTERM did it, not the SIGKILL after the grace period
         st = killed.status()
         assert (st.exit_code, st.reason) == (143, "Error")
 

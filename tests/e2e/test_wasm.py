@@ -91,11 +91,9 @@ def test_stop_sleeper_like_runc(wasm, pod):
     elapsed = time.monotonic() - t0
     st = c.status()
     assert st.state == wasm.cri.pb.ContainerState.Value("CONTAINER_EXITED")
-    if elapsed < grace:
-        assert (st.exit_code, st.reason) == (143, "Error"), f"stopped after {elapsed:.1f}s"
-    else:
-        assert (st.exit_code, st.reason) == (137, "Error"), f"stopped after {elapsed:.1f}s"
-    assert elapsed < 5, f"StopContainer took {elapsed:.1f}s: SIGTERM should end a wasm module at once"
+    # SIGTERM ends a wasm module at once: well inside the grace period, with 143.
+    assert elapsed < grace - 1, f"StopContainer took {elapsed:.1f}s: SIGTERM should end a wasm module at once"
+    assert (st.exit_code, st.reason) == (143, "Error"), f"stopped after {elapsed:.1f}s"
     c.remove()
 
 
