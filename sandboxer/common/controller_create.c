@@ -30,7 +30,30 @@ type_url_is (const char *url, const char *type)
   return strcmp (slash ? slash + 1 : url, type) == 0;
 }
 
-/* Hostname, log directory and cgroup parent from the CRI pod config; other types are ignored. */
+/* CRI leaves 0 for "no limit"; a negative value (-1 quota = unlimited) is kept as unset too. */
+static int64_t
+limit_or_unset (int64_t v)
+{
+  return v > 0 ? v : 0;
+}
+
+static void
+apply_pod_resources (struct kc_sandbox_record *rec, const Runtime__V1__LinuxPodSandboxConfig *linux_cfg)
+{
+  const Runtime__V1__LinuxContainerResources *res = linux_cfg ? linux_cfg->resources : NULL;
+  const Runtime__V1__LinuxContainerResources *ovh = linux_cfg ? linux_cfg->overhead : NULL;
+  if (res != NULL)
+    {
+      rec->memory_limit_bytes = limit_or_unset (res->memory_limit_in_bytes);
+      rec->cpu_quota = limit_or_unset (res->cpu_quota);
+      rec->cpu_period = limit_or_unset (res->cpu_period);
+    }
+  if (ovh != NULL)
+    rec->overhead_memory_limit_bytes = limit_or_unset (ovh->memory_limit_in_bytes);
+}
+
+/* Hostname, log directory, cgroup parent and the pod's resources (memory limit, cpu quota and
+   period, overhead memory) from the CRI pod config; other types are ignored. */
 static int
 apply_pod_config (struct kc_sandbox_record *rec, const Google__Protobuf__Any *options, kc_error_t *err)
 {
@@ -48,6 +71,7 @@ apply_pod_config (struct kc_sandbox_record *rec, const Google__Protobuf__Any *op
       || dup_nonempty (&rec->log_directory, cfg->log_directory, err) < 0
       || (cfg->linux && dup_nonempty (&rec->cgroup_parent, cfg->linux->cgroup_parent, err) < 0))
     ret = -1;
+  apply_pod_resources (rec, cfg->linux);
   runtime__v1__pod_sandbox_config__free_unpacked (cfg, NULL);
   return ret;
 }

@@ -65,6 +65,10 @@ kc_sandbox_record_to_json (const struct kc_sandbox_record *r)
   json_object_object_add (j, "pid", json_object_new_int (r->pid));
   json_object_object_add (j, "pid_start_time", json_object_new_uint64 (r->pid_start_time));
   json_object_object_add (j, "exit_status", json_object_new_int64 (r->exit_status));
+  json_object_object_add (j, "memory_limit_bytes", json_object_new_int64 (r->memory_limit_bytes));
+  json_object_object_add (j, "overhead_memory_limit_bytes", json_object_new_int64 (r->overhead_memory_limit_bytes));
+  json_object_object_add (j, "cpu_quota", json_object_new_int64 (r->cpu_quota));
+  json_object_object_add (j, "cpu_period", json_object_new_int64 (r->cpu_period));
   json_object_object_add (j, "annotations", json_object_get (r->annotations));
   json_object_object_add (j, "extensions", json_object_get (r->extensions));
   return j;
@@ -99,17 +103,38 @@ get_string (json_object *j, const char *key, int required, char **out, kc_error_
   return 0;
 }
 
+/* A missing optional key leaves *out untouched. */
 static int
-get_int64 (json_object *j, const char *key, int64_t min, int64_t max, int64_t *out, kc_error_t *err)
+get_int64_ex (json_object *j, const char *key, int required, int64_t min, int64_t max, int64_t *out, kc_error_t *err)
 {
   json_object *v;
-  if (get_typed (j, key, json_type_int, 1, &v, err) < 0)
+  if (get_typed (j, key, json_type_int, required, &v, err) < 0)
     return -1;
+  if (v == NULL)
+    return 0;
   errno = 0;
   int64_t x = json_object_get_int64 (v);
   if (errno != 0 || x < min || x > max)
     return kc_error_code (err, KC_DATA_LOSS, "`%s` is out of range", key);
   *out = x;
+  return 0;
+}
+
+static int
+get_int64 (json_object *j, const char *key, int64_t min, int64_t max, int64_t *out, kc_error_t *err)
+{
+  return get_int64_ex (j, key, 1, min, max, out, err);
+}
+
+/* The pod's resources; records written before they were kept have none (0 = unset). */
+static int
+parse_resources (struct kc_sandbox_record *r, json_object *j, kc_error_t *err)
+{
+  if (get_int64_ex (j, "memory_limit_bytes", 0, 0, INT64_MAX, &r->memory_limit_bytes, err) < 0
+      || get_int64_ex (j, "overhead_memory_limit_bytes", 0, 0, INT64_MAX, &r->overhead_memory_limit_bytes, err) < 0
+      || get_int64_ex (j, "cpu_quota", 0, 0, INT64_MAX, &r->cpu_quota, err) < 0
+      || get_int64_ex (j, "cpu_period", 0, 0, INT64_MAX, &r->cpu_period, err) < 0)
+    return -1;
   return 0;
 }
 
@@ -177,7 +202,7 @@ kc_sandbox_record_from_json (struct kc_sandbox_record *r, json_object *j, kc_err
       || get_string (j, "log_directory", 0, &r->log_directory, err) < 0
       || get_string (j, "cgroup_parent", 0, &r->cgroup_parent, err) < 0
       || get_string (j, "address", 0, &r->address, err) < 0 || parse_numbers (r, j, err) < 0
-      || parse_maps (r, j, err) < 0)
+      || parse_resources (r, j, err) < 0 || parse_maps (r, j, err) < 0)
     return -1;
   cleanup_error kc_error_t id_err = NULL;
   if (kc_sandbox_id_validate (r->id, strlen (r->id), &id_err) < 0)

@@ -34,6 +34,12 @@ struct kc_sandbox_record
   uint32_t exit_status;
   json_object *annotations; /* object of strings; never NULL once initialised */
   json_object *extensions;  /* name -> {"type_url": s, "value": hex}; never NULL once initialised */
+  /* From the CRI PodSandboxConfig's linux.resources / linux.overhead at Create; 0 = unset
+     (no limit, or no CRI config). A backend sizing a VM reads them. */
+  int64_t memory_limit_bytes;          /* resources.memory_limit_in_bytes */
+  int64_t overhead_memory_limit_bytes; /* overhead.memory_limit_in_bytes */
+  int64_t cpu_quota;                   /* resources.cpu_quota, us per period */
+  int64_t cpu_period;                  /* resources.cpu_period, us */
 };
 
 const char *kc_sandbox_state_name (int state);

@@ -4,7 +4,9 @@
 #include "vmm_backend.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +50,44 @@ vmm_init (const struct kc_config *cfg, kc_error_t *err)
   (void) err;
 }
 
+struct vmm_size
+vmm_size_for_pod (const struct vmm_config *cfg, const struct kc_sandbox_record *rec, unsigned host_cpus)
+{
+  struct vmm_size size = { .memory_mib = cfg->memory_mib, .vcpus = cfg->vcpus };
+  const uint64_t mib = 1024 * 1024;
+  uint64_t mem = (uint64_t) (rec->memory_limit_bytes > 0 ? rec->memory_limit_bytes : 0)
+                 + (uint64_t) (rec->overhead_memory_limit_bytes > 0 ? rec->overhead_memory_limit_bytes : 0);
+  if (mem > 0)
+    {
+      uint64_t want = mem / mib + (mem % mib != 0) + VMM_GUEST_OVERHEAD_MIB; /* no overflow */
+      if (want > VMM_MAX_MEMORY_MIB)
+        want = VMM_MAX_MEMORY_MIB;
+      if (want > size.memory_mib)
+        size.memory_mib = (unsigned) want;
+    }
+  if (rec->cpu_quota > 0)
+    {
+      uint64_t period = rec->cpu_period > 0 ? (uint64_t) rec->cpu_period : VMM_DEFAULT_CPU_PERIOD;
+      uint64_t want = ((uint64_t) rec->cpu_quota + period - 1) / period;
+      if (want > UINT_MAX)
+        want = UINT_MAX;
+      if (want > size.vcpus)
+        size.vcpus = (unsigned) want;
+    }
+  if (host_cpus > 0 && size.vcpus > host_cpus)
+    size.vcpus = host_cpus;
+  if (size.vcpus == 0)
+    size.vcpus = 1;
+  return size;
+}
+
+static unsigned
+host_online_cpus (void)
+{
+  long n = sysconf (_SC_NPROCESSORS_ONLN);
+  return n > 0 && n <= UINT_MAX ? (unsigned) n : 0;
+}
+
 /* Sockets of an earlier run would make QEMU fail to listen. */
 static int
 prepare_dir (const char *dir, kc_error_t *err)
@@ -72,16 +112,27 @@ kill_now (struct kc_spawned *qemu)
 }
 
 static int
-spawn_qemu (const struct kc_backend_ctx *ctx, const char *dir, struct kc_spawned *out, kc_error_t *err)
+spawn_qemu (const struct kc_backend_ctx *ctx, const struct kc_sandbox_record *rec, const char *dir,
+            struct kc_spawned *out, kc_error_t *err)
 {
   const struct vmm_config *cfg = vmm_config_get ();
   cleanup_free char *log_path = NULL;
+  unsigned host_cpus = host_online_cpus ();
+  struct vmm_size size = vmm_size_for_pod (cfg, rec, host_cpus);
+  struct vmm_config sized = *cfg;
+  sized.memory_mib = size.memory_mib;
+  sized.vcpus = size.vcpus;
+  kc_log_info ("sandbox %s: VM %u MiB, %u vcpu(s) (config %u MiB, %u vcpu(s); pod memory limit %lld + overhead %lld "
+               "bytes, cpu quota %lld / period %lld us; %u host cpu(s))",
+               rec->id, size.memory_mib, size.vcpus, cfg->memory_mib, cfg->vcpus, (long long) rec->memory_limit_bytes,
+               (long long) rec->overhead_memory_limit_bytes, (long long) rec->cpu_quota, (long long) rec->cpu_period,
+               host_cpus);
   if (access (cfg->kernel, R_OK) < 0)
     return kc_error_code (err, KC_FAILED_PRECONDITION, "guest kernel %s missing: run scripts/setup-vmm.sh",
                           cfg->kernel);
   if (asprintf (&log_path, "%s/qemu.log", dir) < 0)
     return kc_error (err, ENOMEM, "asprintf");
-  char **argv = hv->build_argv (cfg, cfg->qemu ? cfg->qemu : ctx->tasker_path, accel ? accel : "tcg", dir);
+  char **argv = hv->build_argv (&sized, cfg->qemu ? cfg->qemu : ctx->tasker_path, accel ? accel : "tcg", dir);
   if (argv == NULL)
     return kc_error (err, ENOMEM, "%s argv", hv->name);
   int ret = kc_proc_spawn (argv, log_path, out, err);
@@ -101,7 +152,7 @@ vmm_start (const struct kc_backend_ctx *ctx, struct kc_sandbox_record *rec, cons
   unsigned long long start_time = 0;
   if (asprintf (&address, "ttrpc+unix://%s/agent.sock", dir) < 0)
     return kc_error (err, ENOMEM, "asprintf");
-  if (prepare_dir (dir, err) < 0 || spawn_qemu (ctx, dir, out, err) < 0)
+  if (prepare_dir (dir, err) < 0 || spawn_qemu (ctx, rec, dir, out, err) < 0)
     return -1;
   kc_proc_start_time (out->pid, &start_time, NULL);
   if (vmm_probe_spawn (dir, out->pid, start_time, vmm_config_get ()->boot_timeout_secs, &out->ready_fd, err) < 0)

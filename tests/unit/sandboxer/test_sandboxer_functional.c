@@ -21,6 +21,7 @@
 #include "grpc/kc_grpc.h"
 #include "log.h"
 #include "cgroups_metrics.pb-c.h"
+#include "cri_pod.pb-c.h"
 #include "sandbox_controller.pb-c.h"
 #include "task.pb-c.h"
 #include "ttrpc/ttrpc.h"
@@ -483,6 +484,74 @@ START_TEST (stop_escalates_and_misc)
 }
 END_TEST
 
+/* The number after `"key":` in a JSON text, or -1. */
+static long long
+json_number (const char *json, const char *key)
+{
+  char quoted[64];
+  snprintf (quoted, sizeof (quoted), "\"%s\"", key);
+  const char *p = strstr (json, quoted);
+  if (p == NULL)
+    return -1;
+  p += strlen (quoted);
+  while (*p == ' ' || *p == ':')
+    p++;
+  return strtoll (p, NULL, 10);
+}
+
+/* Create keeps the CRI pod config's linux.resources and linux.overhead in sandbox.json. */
+START_TEST (create_keeps_pod_resources)
+{
+  Runtime__V1__LinuxContainerResources res = RUNTIME__V1__LINUX_CONTAINER_RESOURCES__INIT;
+  res.memory_limit_in_bytes = 268435456;
+  res.cpu_quota = 150000;
+  res.cpu_period = 100000;
+  res.cpu_shares = 1536;
+  Runtime__V1__LinuxContainerResources ovh = RUNTIME__V1__LINUX_CONTAINER_RESOURCES__INIT;
+  ovh.memory_limit_in_bytes = 33554432;
+  ovh.cpu_quota = -1;
+  Runtime__V1__LinuxPodSandboxConfig linux_cfg = RUNTIME__V1__LINUX_POD_SANDBOX_CONFIG__INIT;
+  linux_cfg.resources = &res;
+  linux_cfg.overhead = &ovh;
+  Runtime__V1__PodSandboxConfig cfg = RUNTIME__V1__POD_SANDBOX_CONFIG__INIT;
+  cfg.hostname = "sized";
+  cfg.linux = &linux_cfg;
+  uint8_t buf[256];
+  size_t n = runtime__v1__pod_sandbox_config__pack (&cfg, buf);
+  ck_assert_uint_lt (n, sizeof (buf));
+  Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+  any.type_url = "type.googleapis.com/runtime.v1.PodSandboxConfig";
+  any.value.data = buf;
+  any.value.len = n;
+  Containerd__Services__Sandbox__V1__ControllerCreateRequest req
+      = CONTAINERD__SERVICES__SANDBOX__V1__CONTROLLER_CREATE_REQUEST__INIT;
+  req.sandbox_id = "sized-1";
+  req.netns_path = "";
+  req.options = &any;
+  ck_assert_int_eq (call (PATH ("Create"), &req.base, NULL, NULL, NULL, 0), KC_OK);
+  ck_assert_int_eq (create ("plain-1"), KC_OK);
+
+  char path[256], *json = NULL;
+  size_t len;
+  cleanup_error kc_error_t err = NULL;
+  snprintf (path, sizeof (path), "%s/sized-1/sandbox.json", state_dir);
+  ck_assert_int_eq (kc_read_file (path, &json, &len, &err), 0);
+  ck_assert_int_eq (json_number (json, "memory_limit_bytes"), 268435456);
+  ck_assert_int_eq (json_number (json, "overhead_memory_limit_bytes"), 33554432);
+  ck_assert_int_eq (json_number (json, "cpu_quota"), 150000);
+  ck_assert_int_eq (json_number (json, "cpu_period"), 100000);
+  free (json);
+  json = NULL;
+  snprintf (path, sizeof (path), "%s/plain-1/sandbox.json", state_dir);
+  ck_assert_int_eq (kc_read_file (path, &json, &len, &err), 0);
+  ck_assert_int_eq (json_number (json, "memory_limit_bytes"), 0);
+  ck_assert_int_eq (json_number (json, "cpu_quota"), 0);
+  free (json);
+  ck_assert_int_eq (shutdown_sandbox ("sized-1"), KC_OK);
+  ck_assert_int_eq (shutdown_sandbox ("plain-1"), KC_OK);
+}
+END_TEST
+
 START_TEST (ready_timeout)
 {
   char state[64], msg[512];
@@ -725,6 +794,7 @@ main (void)
   tcase_add_test (tc, recovery);
   tcase_add_test (tc, sigterm_leaves_taskers);
   tcase_add_test (tc, stop_escalates_and_misc);
+  tcase_add_test (tc, create_keeps_pod_resources);
   tcase_add_test (tc, ready_timeout);
   tcase_add_test (tc, bad_flags);
   suite_add_tcase (s, tc);

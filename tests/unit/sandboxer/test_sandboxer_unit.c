@@ -186,6 +186,10 @@ START_TEST (store_round_trip)
   r.pid = 4242;
   r.pid_start_time = 987654321ULL;
   r.exit_status = 137;
+  r.memory_limit_bytes = 268435456;
+  r.overhead_memory_limit_bytes = 1048577;
+  r.cpu_quota = 150000;
+  r.cpu_period = 100000;
   json_object_object_add (r.annotations, "k", json_object_new_string ("v"));
   ck_assert_int_eq (kc_store_save (tmpdir, &r, &err), 0);
   ck_assert_int_eq (kc_store_load (tmpdir, &back, &err), 0);
@@ -198,6 +202,10 @@ START_TEST (store_round_trip)
   ck_assert_int_eq (back.pid, 4242);
   ck_assert (back.pid_start_time == 987654321ULL);
   ck_assert_uint_eq (back.exit_status, 137);
+  ck_assert (back.memory_limit_bytes == 268435456);
+  ck_assert (back.overhead_memory_limit_bytes == 1048577);
+  ck_assert (back.cpu_quota == 150000);
+  ck_assert (back.cpu_period == 100000);
   json_object *v;
   ck_assert (json_object_object_get_ex (back.annotations, "k", &v));
   ck_assert_str_eq (json_object_get_string (v), "v");
@@ -220,6 +228,21 @@ write_record (const char *text)
   ck_assert_int_eq (kc_write_file_atomic (path, text, strlen (text), 0600, &err), 0);
 }
 
+/* A record written before the pod's resources were kept loads with them unset. */
+START_TEST (store_record_without_resources)
+{
+  struct kc_sandbox_record r;
+  cleanup_error kc_error_t err = NULL;
+  write_record ("{\"version\": 1, \"id\": \"old\", \"state\": \"ready\", \"created_at_ns\": 1, "
+                "\"exited_at_ns\": 0, \"pid\": 1, \"pid_start_time\": 1, \"exit_status\": 0}");
+  ck_assert_int_eq (kc_store_load (tmpdir, &r, &err), 0);
+  ck_assert_str_eq (r.id, "old");
+  ck_assert (r.memory_limit_bytes == 0 && r.overhead_memory_limit_bytes == 0);
+  ck_assert (r.cpu_quota == 0 && r.cpu_period == 0);
+  kc_sandbox_record_clear (&r);
+}
+END_TEST
+
 START_TEST (store_corrupted)
 {
   const char *bad[] = {
@@ -237,6 +260,10 @@ START_TEST (store_corrupted)
     "{\"id\": \"x\", \"state\": \"ready\", \"created_at_ns\": 1, \"exited_at_ns\": 0, \"pid\": 1, "
     "\"pid_start_time\": 1, \"exit_status\": 0, \"annotations\": []}",
     "{\"id\": \"x\"} trailing",
+    "{\"id\": \"x\", \"state\": \"ready\", \"created_at_ns\": 1, \"exited_at_ns\": 0, \"pid\": 1, "
+    "\"pid_start_time\": 1, \"exit_status\": 0, \"memory_limit_bytes\": -1}",
+    "{\"id\": \"x\", \"state\": \"ready\", \"created_at_ns\": 1, \"exited_at_ns\": 0, \"pid\": 1, "
+    "\"pid_start_time\": 1, \"exit_status\": 0, \"cpu_quota\": \"1\"}",
   };
   for (size_t i = 0; i < sizeof (bad) / sizeof (bad[0]); i++)
     {
@@ -312,6 +339,7 @@ main (void)
   tcase_add_test (tc, config_types_and_unknown_keys);
   tcase_add_test (tc, sandbox_ids);
   tcase_add_test (tc, store_round_trip);
+  tcase_add_test (tc, store_record_without_resources);
   tcase_add_test (tc, store_corrupted);
   tcase_add_test (tc, fsutil_basics);
   tcase_add_test (tc, proc_start_time_and_last_line);

@@ -1,6 +1,7 @@
 /* vmm host side, pure parts: the QEMU command line built from a config, accel "auto" (KVM-PVM
    detection on fake /dev, /sys and /proc files), [vmm] parsing, the QMP chardev state, the
-   backend's ready timeout and the shim's address-derived paths. */
+   backend's ready timeout, the VM size from the config and the pod's resources, and the shim's
+   address-derived paths. */
 #include <check.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -226,6 +227,63 @@ START_TEST (ready_timeout_covers_two_boots)
 }
 END_TEST
 
+static struct kc_sandbox_record
+pod (int64_t mem, int64_t overhead, int64_t quota, int64_t period)
+{
+  struct kc_sandbox_record r = { .id = (char *) "pod1" };
+  r.memory_limit_bytes = mem;
+  r.overhead_memory_limit_bytes = overhead;
+  r.cpu_quota = quota;
+  r.cpu_period = period;
+  return r;
+}
+
+START_TEST (size_from_config_and_pod)
+{
+  struct vmm_config c = sample_config (); /* 512 MiB, 2 vcpus */
+  const int64_t mib = 1024 * 1024;
+  struct kc_sandbox_record r = pod (0, 0, 0, 0);
+  struct vmm_size z = vmm_size_for_pod (&c, &r, 8);
+  ck_assert_uint_eq (z.memory_mib, 512); /* no pod resources: the config */
+  ck_assert_uint_eq (z.vcpus, 2);
+  r = pod (1024 * mib, 0, 0, 0);
+  ck_assert_uint_eq (vmm_size_for_pod (&c, &r, 8).memory_mib, 1024 + 64);
+  r = pod (1024 * mib, 128 * mib, 0, 0); /* overhead added */
+  ck_assert_uint_eq (vmm_size_for_pod (&c, &r, 8).memory_mib, 1024 + 128 + 64);
+  r = pod (1024 * mib + 1, 0, 0, 0); /* rounded up to the next MiB */
+  ck_assert_uint_eq (vmm_size_for_pod (&c, &r, 8).memory_mib, 1025 + 64);
+  r = pod (128 * mib, 0, 0, 0); /* smaller than the config: the config */
+  ck_assert_uint_eq (vmm_size_for_pod (&c, &r, 8).memory_mib, 512);
+  r = pod (448 * mib, 0, 0, 0); /* exactly the config */
+  ck_assert_uint_eq (vmm_size_for_pod (&c, &r, 8).memory_mib, 512);
+  r = pod (INT64_MAX, INT64_MAX, 0, 0); /* capped, no overflow */
+  ck_assert_uint_eq (vmm_size_for_pod (&c, &r, 8).memory_mib, VMM_MAX_MEMORY_MIB);
+  r = pod (-1, -5, -1, -1); /* negative = unset */
+  z = vmm_size_for_pod (&c, &r, 8);
+  ck_assert_uint_eq (z.memory_mib, 512);
+  ck_assert_uint_eq (z.vcpus, 2);
+
+  r = pod (0, 0, 350000, 100000); /* 3.5 cpus -> 4 */
+  ck_assert_uint_eq (vmm_size_for_pod (&c, &r, 8).vcpus, 4);
+  r = pod (0, 0, 300000, 100000);
+  ck_assert_uint_eq (vmm_size_for_pod (&c, &r, 8).vcpus, 3);
+  r = pod (0, 0, 50000, 100000); /* less than the config */
+  ck_assert_uint_eq (vmm_size_for_pod (&c, &r, 8).vcpus, 2);
+  r = pod (0, 0, 400000, 0); /* no period: the CFS default 100 ms */
+  ck_assert_uint_eq (vmm_size_for_pod (&c, &r, 8).vcpus, 4);
+  r = pod (0, 0, 800000, 100000); /* capped at the host's cpus */
+  ck_assert_uint_eq (vmm_size_for_pod (&c, &r, 3).vcpus, 3);
+  ck_assert_uint_eq (vmm_size_for_pod (&c, &r, 0).vcpus, 8); /* 0: unknown, no cap */
+  r = pod (0, 0, INT64_MAX, 1);
+  ck_assert_uint_eq (vmm_size_for_pod (&c, &r, 2).vcpus, 2);
+  c.vcpus = 4; /* the cap applies to the config too */
+  r = pod (0, 0, 0, 0);
+  ck_assert_uint_eq (vmm_size_for_pod (&c, &r, 2).vcpus, 2);
+  c.vcpus = 0;
+  ck_assert_uint_eq (vmm_size_for_pod (&c, &r, 2).vcpus, 1);
+}
+END_TEST
+
 START_TEST (shim_address_paths)
 {
   char *p;
@@ -267,6 +325,7 @@ main (void)
   tcase_add_test (tc, config_bad_values);
   tcase_add_test (tc, qmp_chardev_state);
   tcase_add_test (tc, ready_timeout_covers_two_boots);
+  tcase_add_test (tc, size_from_config_and_pod);
   tcase_add_test (tc, shim_address_paths);
   suite_add_tcase (s, tc);
   sr = srunner_create (s);
