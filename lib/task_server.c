@@ -73,6 +73,15 @@ kc_task_fail (kc_ttrpc_call *call, kc_error_t *err, int level)
   kc_error_free (err);
 }
 
+int
+kc_task_id_check (const char *what, const char *id, kc_error_t *err)
+{
+  if (id == NULL || *id == '\0' || strcmp (id, ".") == 0 || strcmp (id, "..") == 0 || strchr (id, '/') != NULL
+      || strlen (id) > 128)
+    return kc_error_code (err, KC_INVALID_ARGUMENT, "invalid %s `%s`", what, id != NULL ? id : "");
+  return 0;
+}
+
 uint32_t
 kc_task_exit_status (int wstatus)
 {

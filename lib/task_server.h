@@ -44,6 +44,9 @@ int kc_task_server_register_service (kc_ttrpc_server *srv, const char *service, 
 /* Logs err at level (kc_log_level), answers it and frees it. */
 void kc_task_fail (kc_ttrpc_call *call, kc_error_t *err, int level);
 /* waitpid status -> exit status as runc reports it: the code, or 128 + signal. */
+/* A container or exec id usable as a path component: non-empty, at most 128 bytes, no '/', not
+   "." or ".."; INVALID_ARGUMENT "invalid <what> `<id>`" otherwise. */
+int kc_task_id_check (const char *what, const char *id, kc_error_t *err);
 uint32_t kc_task_exit_status (int wstatus);
 /* Lets a child blocked on its start pipe go: writes one byte and closes *start_fd. */
 int kc_task_start_release (int *start_fd, kc_error_t *err);

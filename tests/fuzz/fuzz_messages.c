@@ -9,7 +9,7 @@
      fuzzer coverage of the message shapes (libprotobuf-c itself is not instrumented);
    - packed again: the packed size must match, and unpack(pack(m)) must pack to the same bytes;
    - put through the validation the handlers run: kc_sandbox_id_check_request on `sandbox_id`
-     (sandboxer), kc_id_check on `id`/`exec_id` (tasker), the options Any decoded as a
+     (sandboxer), kc_task_id_check on `id`/`exec_id` (tasker), the options Any decoded as a
      PodSandboxConfig (shim, sandboxer), ExecProcessRequest.spec through kc_oci_process_parse and
      UpdateTaskRequest.resources through kc_oci_resources_parse (tasker).
    Never a crash, leak or sanitizer report; the checks abort on a broken invariant. */
@@ -25,6 +25,7 @@
 #include "sandbox_id.h"
 #include "spec.h"
 #include "task.pb-c.h"
+#include "task_server.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
@@ -245,14 +246,14 @@ validate (const ProtobufCMessage *m, const uint8_t *payload, size_t len)
       const char *id = string_field (m, "id");
       if (id != NULL)
         {
-          int ret = kc_id_check ("container id", id, &err);
+          int ret = kc_task_id_check ("container id", id, &err);
           expect_error (ret, &err);
           if (ret == 0 && (*id == '\0' || strchr (id, '/') != NULL))
             abort ();
         }
       const char *exec_id = string_field (m, "exec_id");
       if (exec_id != NULL && *exec_id != '\0')
-        expect_error (kc_id_check ("exec id", exec_id, &err), &err);
+        expect_error (kc_task_id_check ("exec id", exec_id, &err), &err);
     }
 
   /* Shim and sandboxer: the CRI pod config in CreateSandbox / Controller.Create options. */

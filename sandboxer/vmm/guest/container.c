@@ -20,15 +20,6 @@
 #include "safe_path.h"
 #include "task_server.h"
 
-int
-kc_vmm_id_check (const char *what, const char *id, kc_error_t *err)
-{
-  if (id == NULL || *id == '\0' || strcmp (id, ".") == 0 || strcmp (id, "..") == 0 || strchr (id, '/') != NULL
-      || strlen (id) > 128)
-    return kc_error_code (err, KC_INVALID_ARGUMENT, "invalid %s `%s`", what, id != NULL ? id : "");
-  return 0;
-}
-
 static void
 proc_clear (struct kc_vproc *p)
 {
@@ -140,7 +131,7 @@ container_prepare (const struct kc_vcreate *cfg, struct kc_vcontainer *c, kc_err
 {
   cleanup_free char *config = NULL;
 
-  if (kc_vmm_id_check ("container id", cfg->id, err) < 0)
+  if (kc_task_id_check ("container id", cfg->id, err) < 0)
     return -1;
   c->id = strdup (cfg->id);
   if (c->id == NULL || asprintf (&c->bundle, "%s/%s", cfg->shared_dir, cfg->id) < 0
@@ -193,7 +184,7 @@ kc_vcontainer_exec (struct kc_vcontainer *c, kc_stdio_relay *relay, const char *
   struct kc_vproc *p;
   struct kc_vspawn sp = { 0 };
 
-  if (kc_vmm_id_check ("exec id", exec_id, err) < 0)
+  if (kc_task_id_check ("exec id", exec_id, err) < 0)
     return -1;
   if (kc_vcontainer_proc (c, exec_id) != NULL)
     return kc_error_code (err, KC_ALREADY_EXISTS, "exec `%s` already exists in `%s`", exec_id, c->id);

@@ -45,7 +45,6 @@ struct kc_vcreate
   int terminal;
 };
 
-int kc_vmm_id_check (const char *what, const char *id, kc_error_t *err);
 int kc_vcontainer_create (const struct kc_vcreate *cfg, kc_stdio_relay *relay, struct kc_vcontainer **out,
                           kc_error_t *err);
 int kc_vcontainer_exec (struct kc_vcontainer *c, kc_stdio_relay *relay, const char *exec_id, const char *spec_json,

@@ -20,15 +20,6 @@
 #include "record.h"
 #include "task_server.h"
 
-int
-kc_id_check (const char *what, const char *id, kc_error_t *err)
-{
-  if (id == NULL || *id == '\0' || strcmp (id, ".") == 0 || strcmp (id, "..") == 0 || strchr (id, '/') != NULL
-      || strlen (id) > 128)
-    return kc_error_code (err, KC_INVALID_ARGUMENT, "invalid %s `%s`", what, id != NULL ? id : "");
-  return 0;
-}
-
 static void
 proc_clear (struct kc_proc *p)
 {
@@ -163,7 +154,7 @@ kc_container_create (const struct kc_container_config *cfg, struct kc_container 
 {
   struct kc_container *c;
 
-  if (kc_id_check ("container id", cfg->id, err) < 0)
+  if (kc_task_id_check ("container id", cfg->id, err) < 0)
     return -1;
   if (cfg->terminal)
     return kc_error_code (err, KC_INVALID_ARGUMENT, "terminal is not supported by the wasm tasker");
@@ -199,7 +190,7 @@ kc_container_exec (struct kc_container *c, const struct kc_wasm_engine *engine, 
 {
   struct kc_proc *p;
 
-  if (kc_id_check ("exec id", exec_id, err) < 0)
+  if (kc_task_id_check ("exec id", exec_id, err) < 0)
     return -1;
   if (terminal)
     return kc_error_code (err, KC_INVALID_ARGUMENT, "terminal is not supported by the wasm tasker");

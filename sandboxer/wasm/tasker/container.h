@@ -60,7 +60,6 @@ struct kc_container_config
 };
 
 /* 0 when id can name a directory: non-empty, not "." or "..", no '/', at most 128 bytes. */
-int kc_id_check (const char *what, const char *id, kc_error_t *err);
 
 /* Parses, records (record.h), mounts, creates the cgroup, checks the module and forks the init
    (state CREATED). */

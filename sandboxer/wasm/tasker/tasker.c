@@ -204,7 +204,7 @@ kc_tasker_init (struct kc_tasker *t, const struct kc_tasker_options *opts, kc_er
 {
   memset (t, 0, sizeof (*t));
   t->engine = &kc_wasm_engine_wasmedge;
-  if (kc_id_check ("sandbox id", opts->id, err) < 0)
+  if (kc_task_id_check ("sandbox id", opts->id, err) < 0)
     return -1;
   t->id = strdup (opts->id);
   t->socket_path = strdup (opts->socket_path);

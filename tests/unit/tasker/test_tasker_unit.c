@@ -241,12 +241,12 @@ START_TEST (ids_and_limits)
   kc_error_t err = NULL;
   char buf[32];
 
-  ck_assert_int_eq (kc_id_check ("id", "c1", &err), 0);
-  ck_assert_int_eq (kc_id_check ("id", "", &err), -1);
+  ck_assert_int_eq (kc_task_id_check ("id", "c1", &err), 0);
+  ck_assert_int_eq (kc_task_id_check ("id", "", &err), -1);
   kc_error_free (&err);
-  ck_assert_int_eq (kc_id_check ("id", "..", &err), -1);
+  ck_assert_int_eq (kc_task_id_check ("id", "..", &err), -1);
   kc_error_free (&err);
-  ck_assert_int_eq (kc_id_check ("id", "a/b", &err), -1);
+  ck_assert_int_eq (kc_task_id_check ("id", "a/b", &err), -1);
   ck_assert_int_eq (err->code, KC_INVALID_ARGUMENT);
   kc_error_free (&err);
   kc_cgroup_format_limit (-1, 0, buf, sizeof (buf));
