@@ -5,15 +5,17 @@
 #define KC_VMM_HYPERVISOR_H
 
 #include "error.h"
+#include "qemu.h"
 #include "vmm_config.h"
 
 struct kc_hypervisor
 {
   const char *name;           /* "qemu" */
   const char *default_binary; /* "qemu-system-x86_64" */
-  /* The command line for sandbox_dir; accel is "kvm" or "tcg" (vmm_accel_resolve). NULL-terminated,
+  /* The command line for sandbox_dir and a resolved plan (vmm_plan_resolve). NULL-terminated,
      malloc'ed (free_argv); NULL when out of memory. */
-  char **(*build_argv) (const struct vmm_config *cfg, const char *binary, const char *accel, const char *sandbox_dir);
+  char **(*build_argv) (const struct vmm_config *cfg, const char *binary, const struct vmm_plan *plan,
+                        const char *sandbox_dir);
   void (*free_argv) (char **argv);
   /* Sockets of an earlier run to remove before starting. NULL-terminated names in sandbox_dir. */
   const char *const *sockets;

@@ -1,5 +1,6 @@
-/* Builds the QEMU command line of docs/vmm.md: microvm, virtio-serial ports agent and stdio,
-   9p tag kuasar on <dir>/shared, QMP on <dir>/qmp.sock, console to <dir>/console.log. */
+/* Builds the QEMU command line of docs/vmm.md for a vmm_plan: the machine (microvm), the channel
+   (virtio-serial ports agent and stdio), the share (9p tag kuasar on <dir>/shared), QMP on
+   <dir>/qmp.sock, console to <dir>/console.log. */
 #include "qemu.h"
 
 #include <stdarg.h>
@@ -39,8 +40,9 @@ add (char **argv, int *n, const char *fmt, ...)
 }
 
 static void
-add_ports (char **argv, int *n, const char *dir)
+add_channel (char **argv, int *n, const struct vmm_plan *plan, const char *dir)
 {
+  (void) plan;
   add (argv, n, "-device");
   add (argv, n, "virtio-serial-device");
   add (argv, n, "-chardev");
@@ -51,25 +53,36 @@ add_ports (char **argv, int *n, const char *dir)
   add (argv, n, "socket,id=stdio,path=%s/stdio.sock,server=on,wait=off", dir);
   add (argv, n, "-device");
   add (argv, n, "virtserialport,chardev=stdio,name=stdio");
+}
+
+static void
+add_share (char **argv, int *n, const struct vmm_plan *plan, const char *dir)
+{
+  (void) plan;
   add (argv, n, "-fsdev");
   add (argv, n, "local,id=shared,path=%s/shared,security_model=none", dir);
   add (argv, n, "-device");
   add (argv, n, "virtio-9p-device,fsdev=shared,mount_tag=kuasar");
-  add (argv, n, "-qmp");
-  add (argv, n, "unix:%s/qmp.sock,server=on,wait=off", dir);
+}
+
+static void
+add_machine (char **argv, int *n, const struct vmm_plan *plan)
+{
+  (void) plan;
+  add (argv, n, "-M");
+  add (argv, n, "microvm,pit=on,pic=on,rtc=on");
 }
 
 char **
-vmm_qemu_argv (const struct vmm_config *cfg, const char *qemu, const char *accel, const char *dir)
+vmm_qemu_argv (const struct vmm_config *cfg, const char *qemu, const struct vmm_plan *plan, const char *dir)
 {
   char **argv = calloc (MAX_ARGS + 1, sizeof (char *));
   int n = 0, kvm;
   if (argv == NULL)
     return NULL;
-  kvm = strcmp (accel, "kvm") == 0;
+  kvm = strcmp (plan->accel, "kvm") == 0;
   add (argv, &n, "%s", qemu);
-  add (argv, &n, "-M");
-  add (argv, &n, "microvm,pit=on,pic=on,rtc=on");
+  add_machine (argv, &n, plan);
   add (argv, &n, "-accel");
   add (argv, &n, "%s", kvm ? "kvm" : "tcg");
   add (argv, &n, "-cpu");
@@ -89,7 +102,10 @@ vmm_qemu_argv (const struct vmm_config *cfg, const char *qemu, const char *accel
   add (argv, &n, "%s", cfg->initrd);
   add (argv, &n, "-append");
   add (argv, &n, "%s", kvm ? KVM_APPEND : TCG_APPEND);
-  add_ports (argv, &n, dir);
+  add_channel (argv, &n, plan, dir);
+  add_share (argv, &n, plan, dir);
+  add (argv, &n, "-qmp");
+  add (argv, &n, "unix:%s/qmp.sock,server=on,wait=off", dir);
   add (argv, &n, "-no-reboot");
   if (n >= MAX_ARGS)
     {

@@ -4,8 +4,21 @@
 
 #include "vmm_config.h"
 
-/* NULL-terminated, malloc'ed (vmm_qemu_argv_free); NULL when out of memory. accel: "kvm"/"tcg". */
-char **vmm_qemu_argv (const struct vmm_config *cfg, const char *qemu, const char *accel, const char *sandbox_dir);
+/* What the host resolved for one VM (vmm_plan_resolve): every field is a concrete choice, never
+   "auto". The guest learns share and channel from the kernel command line (kuasar.share=,
+   kuasar.channel=). */
+struct vmm_plan
+{
+  const char *accel;   /* "kvm" or "tcg" */
+  const char *machine; /* "microvm" or "q35" */
+  const char *share;   /* "9p" or "virtiofs" */
+  const char *channel; /* "virtio-serial", "vsock" (vhost-vsock) or "hvsock" (vhost-user-vsock) */
+  unsigned guest_cid;  /* vsock only: the guest's context id (>= 3) */
+};
+
+/* NULL-terminated, malloc'ed (vmm_qemu_argv_free); NULL when out of memory. */
+char **vmm_qemu_argv (const struct vmm_config *cfg, const char *qemu, const struct vmm_plan *plan,
+                      const char *sandbox_dir);
 void vmm_qemu_argv_free (char **argv);
 
 #endif

@@ -21,11 +21,12 @@
 #include "hypervisor.h"
 #include "probe.h"
 #include "shared_dir.h"
+#include "vmm_plan.h"
 
 #define READY_MARGIN_SECS 10
 
 static const struct kc_hypervisor *hv = &vmm_hypervisor_qemu;
-static const char *accel; /* resolved once: "kvm" or "tcg" */
+static struct vmm_plan plan; /* resolved once at init */
 
 /* Two boot rounds (the probe resets the guest once) plus the reset itself. */
 static unsigned
@@ -39,15 +40,17 @@ vmm_init (const struct kc_config *cfg, kc_error_t *err)
 {
   const struct vmm_config *v = vmm_config_get ();
   (void) cfg;
-  accel = vmm_accel_resolve (v->accel);
+  if (vmm_plan_resolve (v, vmm_accel_resolve (v->accel), &plan, err) < 0)
+    return -1;
   if (access (v->kernel, R_OK) < 0)
     kc_log_warn ("[vmm] kernel %s missing: run scripts/setup-vmm.sh", v->kernel);
   if (access (v->initrd, R_OK) < 0)
     kc_log_warn ("[vmm] initrd %s missing: build it with meson after scripts/setup-vmm.sh", v->initrd);
-  kc_log_info ("[vmm] %s, kernel %s, initrd %s, %u MiB, %u vcpu(s), accel %s, boot timeout %u s", hv->name, v->kernel,
-               v->initrd, v->memory_mib, v->vcpus, accel, v->boot_timeout_secs);
+  kc_log_info ("[vmm] %s, kernel %s, initrd %s, %u MiB, %u vcpu(s), accel %s, machine %s, share %s, channel %s, "
+               "boot timeout %u s",
+               hv->name, v->kernel, v->initrd, v->memory_mib, v->vcpus, plan.accel, plan.machine, plan.share,
+               plan.channel, v->boot_timeout_secs);
   return 0;
-  (void) err;
 }
 
 struct vmm_size
@@ -132,7 +135,7 @@ spawn_qemu (const struct kc_backend_ctx *ctx, const struct kc_sandbox_record *re
                           cfg->kernel);
   if (asprintf (&log_path, "%s/qemu.log", dir) < 0)
     return kc_error (err, ENOMEM, "asprintf");
-  char **argv = hv->build_argv (&sized, cfg->qemu ? cfg->qemu : ctx->tasker_path, accel ? accel : "tcg", dir);
+  char **argv = hv->build_argv (&sized, cfg->qemu ? cfg->qemu : ctx->tasker_path, &plan, dir);
   if (argv == NULL)
     return kc_error (err, ENOMEM, "%s argv", hv->name);
   int ret = kc_proc_spawn (argv, log_path, out, err);

@@ -31,6 +31,9 @@ vmm_config_clear (struct vmm_config *cfg)
   free (cfg->initrd);
   free (cfg->qemu);
   free (cfg->accel);
+  free (cfg->machine);
+  free (cfg->share);
+  free (cfg->channel);
   vmm_config_init (cfg);
 }
 
@@ -60,6 +63,24 @@ set_uint (unsigned *slot, const char *key, const struct kc_toml_value *v, int li
   return 0;
 }
 
+/* A string key whose value must be one of choices (NULL-terminated). */
+static int
+set_choice (char **slot, const char *key, const struct kc_toml_value *v, int line, const char *const *choices,
+            const char *expect, kc_error_t *err)
+{
+  if (set_string (slot, key, v, line, err) < 0)
+    return -1;
+  for (size_t i = 0; choices[i] != NULL; i++)
+    if (strcmp (*slot, choices[i]) == 0)
+      return 0;
+  return kc_error_code (err, KC_INVALID_ARGUMENT, "line %d: [vmm] %s must be %s, not `%s`", line, key, expect, *slot);
+}
+
+static const char *const accel_choices[] = { "auto", "kvm", "tcg", NULL };
+static const char *const machine_choices[] = { "auto", "microvm", "q35", NULL };
+static const char *const share_choices[] = { "auto", "9p", "virtiofs", NULL };
+static const char *const channel_choices[] = { "auto", "virtio-serial", "vsock", "hvsock", NULL };
+
 static int
 on_key (const char *table, const char *key, const struct kc_toml_value *v, int line, void *userdata, kc_error_t *err)
 {
@@ -73,13 +94,13 @@ on_key (const char *table, const char *key, const struct kc_toml_value *v, int l
   if (strcmp (key, "qemu") == 0)
     return set_string (&c->qemu, key, v, line, err);
   if (strcmp (key, "accel") == 0)
-    {
-      if (set_string (&c->accel, key, v, line, err) < 0)
-        return -1;
-      if (strcmp (c->accel, "auto") && strcmp (c->accel, "kvm") && strcmp (c->accel, "tcg"))
-        return kc_error_code (err, KC_INVALID_ARGUMENT, "line %d: [vmm] accel must be auto, kvm or tcg", line);
-      return 0;
-    }
+    return set_choice (&c->accel, key, v, line, accel_choices, "auto, kvm or tcg", err);
+  if (strcmp (key, "machine") == 0)
+    return set_choice (&c->machine, key, v, line, machine_choices, "auto, microvm or q35", err);
+  if (strcmp (key, "share") == 0)
+    return set_choice (&c->share, key, v, line, share_choices, "auto, 9p or virtiofs", err);
+  if (strcmp (key, "channel") == 0)
+    return set_choice (&c->channel, key, v, line, channel_choices, "auto, virtio-serial, vsock or hvsock", err);
   if (strcmp (key, "memory_mib") == 0)
     return set_uint (&c->memory_mib, key, v, line, 65536, err);
   if (strcmp (key, "vcpus") == 0)
@@ -90,7 +111,8 @@ on_key (const char *table, const char *key, const struct kc_toml_value *v, int l
 }
 
 const char *const vmm_config_keys[]
-    = { "kernel", "initrd", "qemu", "accel", "memory_mib", "vcpus", "boot_timeout_secs", NULL };
+    = { "kernel", "initrd", "qemu", "accel", "machine", "share", "channel", "memory_mib", "vcpus", "boot_timeout_secs",
+        NULL };
 
 /* The initramfs meson builds next to us (build tree), else an installed one. */
 static char *
@@ -133,8 +155,10 @@ vmm_config_load (const char *path, kc_error_t *err)
     return kc_error (err, ENOMEM, "strdup");
   if (config.initrd == NULL && (config.initrd = default_initrd ()) == NULL)
     return kc_error (err, ENOMEM, "initrd path");
-  if (config.accel == NULL && (config.accel = strdup ("auto")) == NULL)
-    return kc_error (err, ENOMEM, "strdup");
+  char **autos[] = { &config.accel, &config.machine, &config.share, &config.channel };
+  for (size_t i = 0; i < sizeof (autos) / sizeof (autos[0]); i++)
+    if (*autos[i] == NULL && (*autos[i] = strdup ("auto")) == NULL)
+      return kc_error (err, ENOMEM, "strdup");
   return 0;
 }
 

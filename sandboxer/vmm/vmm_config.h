@@ -16,7 +16,10 @@ struct vmm_config
   char *qemu; /* NULL: the core's --tasker / qemu-system-x86_64 on PATH */
   unsigned memory_mib;
   unsigned vcpus;
-  char *accel; /* "auto", "kvm" or "tcg" */
+  char *accel;   /* "auto", "kvm" or "tcg" */
+  char *machine; /* "auto", "microvm" or "q35" */
+  char *share;   /* "auto", "9p" or "virtiofs" */
+  char *channel; /* "auto", "virtio-serial", "vsock" or "hvsock" */
   unsigned boot_timeout_secs;
 };
 

@@ -29,6 +29,11 @@ sample_config (void)
   return c;
 }
 
+static const struct vmm_plan tcg_plan
+    = { .accel = "tcg", .machine = "microvm", .share = "9p", .channel = "virtio-serial" };
+static const struct vmm_plan kvm_plan
+    = { .accel = "kvm", .machine = "microvm", .share = "9p", .channel = "virtio-serial" };
+
 /* The argument after flag (the first occurrence at or after from), or NULL. */
 static const char *
 arg_after (char **argv, const char *flag, int nth)
@@ -51,7 +56,7 @@ has_arg (char **argv, const char *arg)
 START_TEST (argv_tcg)
 {
   struct vmm_config c = sample_config ();
-  char **argv = vmm_qemu_argv (&c, "/usr/bin/qemu-system-x86_64", "tcg", "/run/kv/pod1");
+  char **argv = vmm_qemu_argv (&c, "/usr/bin/qemu-system-x86_64", &tcg_plan, "/run/kv/pod1");
   ck_assert_ptr_nonnull (argv);
   ck_assert_str_eq (argv[0], "/usr/bin/qemu-system-x86_64");
   ck_assert_str_eq (arg_after (argv, "-M", 0), "microvm,pit=on,pic=on,rtc=on");
@@ -79,7 +84,7 @@ END_TEST
 START_TEST (argv_kvm)
 {
   struct vmm_config c = sample_config ();
-  char **argv = vmm_qemu_argv (&c, "qemu", "kvm", "/d");
+  char **argv = vmm_qemu_argv (&c, "qemu", &kvm_plan, "/d");
   ck_assert_ptr_nonnull (argv);
   ck_assert_str_eq (arg_after (argv, "-accel", 0), "kvm");
   ck_assert_str_eq (arg_after (argv, "-cpu", 0), "host");
