@@ -11,9 +11,11 @@ die () { printf 'setup-vmm: error: %s\n' "$*" >&2; exit 1; }
 
 DEST=${KC_GUEST_KERNEL_DIR:-/opt/kuasar-c/guest-kernel}
 # Modules vmm-task loads (their dependencies are added below).
-WANTED="virtio_mmio virtio_console 9pnet 9pnet_virtio 9p overlay"
+WANTED="virtio_mmio virtio_console 9pnet 9pnet_virtio 9p overlay virtio_net"
 
-if [ -f "$DEST/version" ] && [ -f "$DEST/vmlinux" ] && [ -f "$DEST/modules/lib/modules/$(cat "$DEST/version")/modules.dep" ]; then
+# Up to date when installed with the same module list ($DEST/wanted): a new list reinstalls.
+if [ -f "$DEST/version" ] && [ -f "$DEST/vmlinux" ] && [ -f "$DEST/modules/lib/modules/$(cat "$DEST/version")/modules.dep" ] &&
+  [ "$(cat "$DEST/wanted" 2>/dev/null)" = "$WANTED" ]; then
   say "guest kernel $(cat "$DEST/version") already in $DEST"
   exit 0
 fi
@@ -80,6 +82,7 @@ depmod -b "$tmp/out/modules" "$version"
 
 cp "$tmp/vmlinux" "$tmp/out/vmlinux"
 printf '%s\n' "$version" > "$tmp/out/version"
+printf '%s\n' "$WANTED" > "$tmp/out/wanted"
 rm -rf "$DEST.new" && mkdir -p "$(dirname "$DEST")"
 mv "$tmp/out" "$DEST.new"
 rm -rf "$DEST" && mv "$DEST.new" "$DEST"
