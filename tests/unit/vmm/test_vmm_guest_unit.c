@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmdline.h"
 #include "modules.h"
 #include "safe_path.h"
 #include "spec.h"
@@ -212,6 +213,26 @@ rm_rf (const char *dir)
 
 /* An image whose /etc points out of it (absolute, or up with ..): the mount points made for
    /etc/hosts and /etc/x/y land in the rootfs or fail, never in the other share. */
+START_TEST (cmdline_kuasar_values)
+{
+  const char *cl = "console=ttyS0 kuasar.share=virtiofs  kuasar.ip=10.1.2.3/16\tkuasar.gw=none kuasar.x= "
+                   "kuasar.sharex=no kuasar.share=9p\n";
+  char v[32];
+  ck_assert_int_eq (kc_cmdline_value (cl, "kuasar.share", v, sizeof (v)), 1);
+  ck_assert_str_eq (v, "9p"); /* the last one wins, as for the kernel's own parameters */
+  ck_assert_int_eq (kc_cmdline_value (cl, "kuasar.ip", v, sizeof (v)), 1);
+  ck_assert_str_eq (v, "10.1.2.3/16");
+  ck_assert_int_eq (kc_cmdline_value (cl, "kuasar.gw", v, sizeof (v)), 1);
+  ck_assert_str_eq (v, "none");
+  ck_assert_int_eq (kc_cmdline_value (cl, "kuasar.x", v, sizeof (v)), 1);
+  ck_assert_str_eq (v, "");
+  ck_assert_int_eq (kc_cmdline_value (cl, "kuasar.channel", v, sizeof (v)), 0);
+  ck_assert_int_eq (kc_cmdline_value (cl, "kuasar", v, sizeof (v)), 0);
+  ck_assert_int_eq (kc_cmdline_value (cl, "kuasar.ip", v, 5), -1);
+  ck_assert_int_eq (kc_cmdline_value ("", "kuasar.ip", v, sizeof (v)), 0);
+}
+END_TEST
+
 START_TEST (safe_target_stays_in_root)
 {
   const char *links[] = { NULL, "../../other", "/../other" };
@@ -306,6 +327,7 @@ main (void)
   tcase_add_test (tc, mount_options_propagation_and_bind);
   tcase_add_test (tc, modules_dependencies_first);
   tcase_add_test (tc, modules_cmdline_params);
+  tcase_add_test (tc, cmdline_kuasar_values);
   tcase_add_test (tc, safe_target_stays_in_root);
   tcase_add_test (tc, rootfs_path_under_bundle);
   suite_add_tcase (s, tc);
