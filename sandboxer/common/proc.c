@@ -15,7 +15,8 @@
 #include "cleanup.h"
 
 /* Only async-signal-safe calls from here on: the parent may have other threads. */
-static void __attribute__ ((noreturn)) child_exec (char *const argv[], int null_fd, int log_fd, int ready_wr)
+static void __attribute__ ((noreturn)) child_exec (char *const argv[], int null_fd, int log_fd, int ready_wr,
+                                                   int pass_fd)
 {
   sigset_t all;
   sigemptyset (&all);
@@ -26,8 +27,10 @@ static void __attribute__ ((noreturn)) child_exec (char *const argv[], int null_
     _exit (127);
   if (dup2 (null_fd, 0) < 0 || dup2 (log_fd, 1) < 0 || dup2 (log_fd, 2) < 0 || dup2 (ready_wr, KC_READY_FD) < 0)
     _exit (127);
+  if (pass_fd >= 0 && dup2 (pass_fd, KC_PASS_FD) < 0)
+    _exit (127);
   /* Whatever the sandboxer inherited without O_CLOEXEC must not reach the tasker either. */
-  close_range (KC_READY_FD + 1, ~0U, 0);
+  close_range (pass_fd >= 0 ? KC_PASS_FD + 1 : KC_READY_FD + 1, ~0U, 0);
   execv (argv[0], argv);
   static const char msg[] = "kuasar sandboxer: exec of the tasker failed\n";
   ssize_t ignored = write (2, msg, sizeof (msg) - 1);
@@ -51,6 +54,13 @@ high_fd (int fd)
 int
 kc_proc_spawn (char *const argv[], const char *log_path, struct kc_spawned *out, kc_error_t *err)
 {
+  return kc_proc_spawn_with_fd (argv, log_path, -1, out, err);
+}
+
+int
+kc_proc_spawn_with_fd (char *const argv[], const char *log_path, int pass_fd, struct kc_spawned *out,
+                       kc_error_t *err)
+{
   int pipefd[2];
   /* Not NOT_FOUND (that would read as an unknown sandbox): the host lacks the tasker. */
   if (access (argv[0], X_OK) < 0)
@@ -67,11 +77,14 @@ kc_proc_spawn (char *const argv[], const char *log_path, struct kc_spawned *out,
   cleanup_close int ready_wr = high_fd (pipefd[1]);
   if (ready_wr < 0)
     return kc_error (err, errno, "dup ready pipe");
+  cleanup_close int pass = pass_fd >= 0 ? fcntl (pass_fd, F_DUPFD_CLOEXEC, 10) : -1;
+  if (pass_fd >= 0 && pass < 0)
+    return kc_error (err, errno, "dup fd to pass");
   pid_t pid = fork ();
   if (pid < 0)
     return kc_error (err, errno, "fork");
   if (pid == 0)
-    child_exec (argv, null_fd, log_fd, ready_wr);
+    child_exec (argv, null_fd, log_fd, ready_wr, pass);
   int pidfd = pidfd_open (pid, 0);
   if (pidfd < 0)
     {

@@ -11,6 +11,9 @@
 /* The fd number the child sees its ready pipe on (passed as --ready-fd). */
 #define KC_READY_FD     3
 #define KC_READY_FD_STR "3"
+/* The fd number the child sees the optional passed fd on (kc_proc_spawn_with_fd). */
+#define KC_PASS_FD      4
+#define KC_PASS_FD_STR  "4"
 
 struct kc_spawned
 {
@@ -22,6 +25,9 @@ struct kc_spawned
 /* Forks and execs argv[0] in its own session: stdin /dev/null, stdout/stderr appended to
    log_path, the write end of a pipe on KC_READY_FD, default signal dispositions and mask. */
 int kc_proc_spawn (char *const argv[], const char *log_path, struct kc_spawned *out, kc_error_t *err);
+/* The same, handing pass_fd (when >= 0) to the child as KC_PASS_FD (a tap device for QEMU). */
+int kc_proc_spawn_with_fd (char *const argv[], const char *log_path, int pass_fd, struct kc_spawned *out,
+                           kc_error_t *err);
 /* Field 22 of /proc/<pid>/stat (start time in clock ticks since boot). NOT_FOUND when gone. */
 int kc_proc_start_time (pid_t pid, unsigned long long *start_time, kc_error_t *err);
 /* A pidfd for pid, verified to still be the process that started at start_time

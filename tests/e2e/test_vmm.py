@@ -1,5 +1,6 @@
 """kuasar-vmm pods through a private containerd 1.7: containerd -> containerd-shim-kuasar-vmm-v2 ->
-vmm-sandboxer -> QEMU micro-VM (TCG here) -> vmm-task. Host-network pods (the guest has no network).
+vmm-sandboxer -> QEMU micro-VM (TCG here) -> vmm-task. Host-network pods, and one with a pod network
+(the guest's NIC mirrors the CNI's interface).
 
 Needs scripts/setup-vmm.sh (guest kernel) and, in $KC_BUILD_DIR, shim/containerd-shim-kuasar-vmm-v2,
 sandboxer/vmm/vmm-sandboxer and sandboxer/vmm/guest/kuasar-guest.initrd."""
@@ -139,6 +140,58 @@ def test_qemu_kill9_pod_notready_then_removed(vmm, vmm_sandboxer):
     p.stop()
     p.remove()
     assert_pod_gone(vmm_sandboxer, p.id, qemu)
+
+
+def netns_run(netns, *cmd):
+    return subprocess.run(["nsenter", f"--net={netns}", *cmd], check=True, capture_output=True, text=True)
+
+
+def test_pod_network_reaches_the_guest(vmm, vmm_sandboxer, tmp_path):
+    """A pod with its own netns (the test CNI: eth0 with an address, its veth peer kc-peer0 in the same
+    netns): the guest's NIC takes eth0's MAC and address, and tc redirects carry frames both ways.
+    kc-peer0 moves to a peer netns holding the gateway address and an HTTP server, which a container
+    in the VM reaches with wget."""
+    p = vmm.cri.run_pod("vmm-net", runtime_handler=HANDLER)
+    peer = f"kc-vmm-peer-{os.getpid()}"
+    server = None
+    try:
+        pod_ip = p.status().status.network.ip
+        with open(os.path.join(vmm_sandboxer.dir, p.id, "sandbox.json")) as f:
+            netns = json.load(f)["netns_path"]
+        assert pod_ip and netns, (pod_ip, netns)
+        gateway = ".".join(pod_ip.split(".")[:2] + ["0", "1"])  # kc-test-cni: 10.251.0.0/16, gateway .1
+        subprocess.run(["ip", "netns", "add", peer], check=True)
+        netns_run(netns, "ip", "link", "set", "kc-peer0", "netns", peer)
+        peer_ns = f"/run/netns/{peer}"
+        netns_run(peer_ns, "ip", "addr", "add", f"{gateway}/16", "dev", "kc-peer0")
+        netns_run(peer_ns, "ip", "link", "set", "kc-peer0", "up")
+        (tmp_path / "ping.txt").write_text("pong from the peer\n")
+        server = subprocess.Popen(["nsenter", f"--net={peer_ns}", "/usr/bin/python3", "-m", "http.server", "8080",
+                                   "--bind", gateway, "--directory", str(tmp_path)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        c = p.create_container("net", vmm.images["busybox"], command=["sleep", "1000"]).start()
+        c.wait("CONTAINER_RUNNING", timeout=60)
+        r = c.exec_sync(["ip", "-4", "addr", "show"], timeout=30)
+        assert r.exit_code == 0 and f"inet {pod_ip}/16" in r.stdout.decode(), r.stdout
+        r = None
+        for _ in range(20):  # the server may still be starting (no -T: Debian's busybox wget -T segfaults)
+            r = c.exec_sync(["wget", "-q", "-O", "-", f"http://{gateway}:8080/ping.txt"], timeout=30)
+            if r.exit_code == 0:
+                break
+            time.sleep(0.5)
+        assert r.exit_code == 0 and r.stdout == b"pong from the peer\n", (r.exit_code, r.stdout, r.stderr)
+        qemu = qemu_pid_of(vmm_sandboxer, p.id)
+        c.stop(timeout=5)
+        c.wait("CONTAINER_EXITED", timeout=30)
+        c.remove()
+        p.stop()
+        p.remove()
+        assert_pod_gone(vmm_sandboxer, p.id, qemu)
+    finally:
+        if server is not None:
+            server.kill()
+            server.wait()
+        subprocess.run(["ip", "netns", "del", peer], capture_output=True)
 
 
 def test_stop_remove_pod_leaves_nothing(vmm, pod, vmm_sandboxer):
