@@ -11,7 +11,15 @@ die () { printf 'setup-vmm: error: %s\n' "$*" >&2; exit 1; }
 
 DEST=${KC_GUEST_KERNEL_DIR:-/opt/kuasar-c/guest-kernel}
 # Modules vmm-task loads (their dependencies are added below).
-WANTED="virtio_mmio virtio_console 9pnet 9pnet_virtio 9p overlay virtio_net"
+WANTED="virtio_mmio virtio_pci virtio_console 9pnet 9pnet_virtio 9p overlay virtio_net virtiofs vmw_vsock_virtio_transport"
+
+# channel = "hvsock" ([vmm], docs/vmm.md) needs the vhost-user-vsock backend vhost-device-vsock,
+# only in sid (its source is pinned at 1 by scripts/setup.sh: nothing else moves). Optional: its
+# absence only disables that channel.
+if ! command -v vhost-device-vsock >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends vhost-device-vsock/sid \
+    || say "vhost-device-vsock not installed (no sid source?): channel hvsock unavailable"
+fi
 
 # Up to date when installed with the same module list ($DEST/wanted): a new list reinstalls.
 if [ -f "$DEST/version" ] && [ -f "$DEST/vmlinux" ] && [ -f "$DEST/modules/lib/modules/$(cat "$DEST/version")/modules.dep" ] &&

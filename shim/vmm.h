@@ -1,5 +1,6 @@
 /* containerd-shim-kuasar-vmm-v2 only: what the relay does around Task calls for a QEMU pod
-   (task address "ttrpc+unix://<dir>/<id>/agent.sock"): stdio mux, Create rewrite, cleanup. */
+   (task address "ttrpc+unix://<dir>/<id>/agent.sock" or "ttrpc+hvsock://<dir>/<id>/vsock.sock:1024",
+   vmm_address.h): stdio mux, Create rewrite, cleanup. */
 #ifndef SHIM_VMM_H
 #define SHIM_VMM_H
 
@@ -19,8 +20,9 @@ int shim_vmm_before (struct shim *shim, const char *method, uint8_t **payload, s
 /* After the answer (code): Delete/failed Create/Exec drop streams, unmount and remove files. */
 void shim_vmm_after (struct shim *shim, const char *method, const uint8_t *payload, size_t len, int code);
 
-/* vmm_stdio.c: the stdio.sock connection and the per-process FIFOs. */
-int shim_vmm_stdio_connect (struct event_base *base, const char *sandbox_dir, kc_error_t *err);
+/* vmm_stdio.c: the stdio mux connection (address: shim_vmm_stdio_address) and the per-process
+   FIFOs. */
+int shim_vmm_stdio_connect (struct event_base *base, const char *address, kc_error_t *err);
 int shim_vmm_stdio_add (const char *key, const char *in, const char *out, const char *errp, kc_error_t *err);
 void shim_vmm_stdio_remove (const char *key);
 /* CloseIO{stdin} of key: what its stdin FIFO holds goes out as stdin frames, then the close

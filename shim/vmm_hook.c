@@ -1,5 +1,6 @@
-/* The vmm relay hooks: recognise a vmm pod by its task address (<dir>/<id>/agent.sock; stdio.sock
-   and shared/ sit next to it), then per method: Create rewrite, Exec FIFOs, CloseIO flush,
+/* The vmm relay hooks: recognise a vmm pod by its task address (<dir>/<id>/agent.sock or
+   hvsock <dir>/<id>/vsock.sock:<port>: shared/ is in <dir>/<id>, the stdio mux at
+   shim_vmm_stdio_address), then per method: Create rewrite, Exec FIFOs, CloseIO flush,
    Delete cleanup. */
 #include "vmm.h"
 
@@ -77,11 +78,13 @@ out:
 int
 shim_vmm_before (struct shim *shim, const char *method, uint8_t **payload, size_t *len, kc_error_t *err)
 {
-  cleanup_free char *dir = sandbox_dir (shim), *shared = NULL;
+  cleanup_free char *dir = sandbox_dir (shim), *shared = NULL, *stdio = NULL;
   kc_error_t cerr = NULL;
   if (dir == NULL || method == NULL)
     return 0;
-  if (shim_vmm_stdio_connect (shim->base, dir, &cerr) < 0)
+  if ((stdio = shim_vmm_stdio_address (shim->task_address)) == NULL)
+    return kc_error_code (err, KC_RESOURCE_EXHAUSTED, "out of memory");
+  if (shim_vmm_stdio_connect (shim->base, stdio, &cerr) < 0)
     {
       kc_log_warn ("vmm stdio: %s", cerr->msg);
       kc_error_free (&cerr);

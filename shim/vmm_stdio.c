@@ -1,6 +1,6 @@
-/* Container stdio of a vmm pod: one connection to stdio.sock carrying kc_mux frames, demuxed
-   to containerd's FIFOs (stdout/stderr), stdin FIFOs read into stdin frames. One pod per shim
-   process, so the state is this file's. */
+/* Container stdio of a vmm pod: one connection to stdio.sock (or the guest's vsock stdio port)
+   carrying kc_mux frames, demuxed to containerd's FIFOs (stdout/stderr), stdin FIFOs read into
+   stdin frames. One pod per shim process, so the state is this file's. */
 #include "vmm.h"
 
 #include <errno.h>
@@ -8,8 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -17,6 +15,7 @@
 
 #include "log.h"
 #include "stdio_mux.h"
+#include "ttrpc/ttrpc.h"
 
 /* Bytes a FIFO could not take yet wait here (up to OUT_QUEUE_MAX, then dropped): a stuck reader
    must never block the shim's loop, which also serves every task call. */
@@ -188,21 +187,13 @@ on_event (struct bufferevent *bev, short what, void *arg)
 }
 
 int
-shim_vmm_stdio_connect (struct event_base *base, const char *sandbox_dir, kc_error_t *err)
+shim_vmm_stdio_connect (struct event_base *base, const char *address, kc_error_t *err)
 {
-  struct sockaddr_un sa = { .sun_family = AF_UNIX };
   if (mux.bev != NULL)
     return 0;
-  if (snprintf (sa.sun_path, sizeof (sa.sun_path), "%s/stdio.sock", sandbox_dir) >= (int) sizeof (sa.sun_path))
-    return kc_error_code (err, KC_INVALID_ARGUMENT, "stdio socket path too long");
-  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0 || connect (fd, (struct sockaddr *) &sa, sizeof (sa)) < 0)
-    {
-      int e = errno;
-      if (fd >= 0)
-        close (fd);
-      return kc_error (err, e, "connect `%s`", sa.sun_path);
-    }
+  int fd = kc_stream_dial (address, KC_TTRPC_DIAL_TIMEOUT_MS, err);
+  if (fd < 0)
+    return kc_error_wrap (err, "stdio mux");
   evutil_make_socket_nonblocking (fd);
   mux.base = base;
   mux.bev = bufferevent_socket_new (base, fd, BEV_OPT_CLOSE_ON_FREE);
@@ -214,7 +205,7 @@ shim_vmm_stdio_connect (struct event_base *base, const char *sandbox_dir, kc_err
   kc_mux_decoder_init (&mux.dec);
   bufferevent_setcb (mux.bev, on_read, NULL, on_event, NULL);
   bufferevent_enable (mux.bev, EV_READ);
-  kc_log_info ("vmm stdio: connected to %s", sa.sun_path);
+  kc_log_info ("vmm stdio: connected to %s", address);
   return 0;
 }
 

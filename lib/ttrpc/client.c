@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -75,43 +74,11 @@ kc_ttrpc_client_new_fd (struct event_base *base, int fd, kc_error_t *err)
   return cl;
 }
 
-static int
-unix_connect (const char *path, kc_error_t *err)
-{
-  struct sockaddr_un addr = { .sun_family = AF_UNIX };
-  size_t len = strlen (path);
-  cleanup_close int fd = -1;
-
-  if (len == 0 || len >= sizeof addr.sun_path)
-    return kc_error_code (err, KC_INVALID_ARGUMENT, "bad unix socket path `%s`", path);
-  memcpy (addr.sun_path, path, len);
-  if (path[0] == '@')
-    addr.sun_path[0] = '\0'; /* abstract socket */
-  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0)
-    return kc_error (err, errno, "socket");
-  /* A unix connect completes at once or fails (EAGAIN: backlog full), never blocks the loop. */
-  if (connect (fd, (struct sockaddr *) &addr, offsetof (struct sockaddr_un, sun_path) + len) < 0)
-    return kc_error (err, errno, "connect `%s`", path);
-  return steal_fd (&fd);
-}
-
 kc_ttrpc_client *
 kc_ttrpc_client_connect (struct event_base *base, const char *address, kc_error_t *err)
 {
-  cleanup_free char *scheme = NULL;
-  cleanup_free char *rest = NULL;
-  int fd;
+  int fd = kc_stream_dial (address, KC_TTRPC_DIAL_TIMEOUT_MS, err);
 
-  if (kc_address_parse (address, &scheme, &rest, err) < 0)
-    return NULL;
-  if (strcmp (scheme, "unix") != 0)
-    {
-      kc_error_code (err, KC_INVALID_ARGUMENT, "ttrpc connect `%s`: %s addresses are connected by the caller",
-                     address, scheme);
-      return NULL;
-    }
-  fd = unix_connect (rest, err);
   if (fd < 0)
     {
       kc_error_wrap (err, "ttrpc connect");

@@ -98,8 +98,8 @@ typedef struct kc_ttrpc_client kc_ttrpc_client;
 typedef void (*kc_ttrpc_reply_fn) (int code, const char *message, const uint8_t *payload, size_t len,
                                    void *userdata);
 
-/* address: /path, unix:///path, ttrpc+unix:///path (vsock/hvsock are handled by the caller,
-   who connects and passes the fd). Connects without blocking the loop for long (unix sockets). */
+/* address: any form kc_stream_dial takes. A unix connect never blocks the loop for long; vsock
+   and hvsock wait up to KC_TTRPC_DIAL_TIMEOUT_MS for the peer. */
 kc_ttrpc_client *kc_ttrpc_client_connect (struct event_base *base, const char *address, kc_error_t *err);
 kc_ttrpc_client *kc_ttrpc_client_new_fd (struct event_base *base, int fd, kc_error_t *err);
 void kc_ttrpc_client_free (kc_ttrpc_client *cl);
@@ -125,5 +125,12 @@ int kc_ttrpc_call_sync (const char *address, const char *service, const char *me
 /* Parses the address forms of ARCHITECTURE.md: "unix", "vsock" or "hvsock" into *scheme and the
    rest (path, "cid:port", "path:port") into *rest (malloc'ed). Returns -1 on a bad address. */
 int kc_address_parse (const char *address, char **scheme, char **rest, kc_error_t *err);
+
+#define KC_TTRPC_DIAL_TIMEOUT_MS 2000
+/* A connected stream socket (O_CLOEXEC; blocking except for unix) to address: /path,
+   [ttrpc+]unix://path, [ttrpc+]vsock://cid:port (AF_VSOCK), [ttrpc+]hvsock://path:port (hybrid
+   vsock: the unix socket, then `CONNECT <port>\n` answered by `OK ...\n` within timeout_ms).
+   KC_UNAVAILABLE when nobody answers there. */
+int kc_stream_dial (const char *address, int timeout_ms, kc_error_t *err);
 
 #endif

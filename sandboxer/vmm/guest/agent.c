@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "channel.h"
 #include "containerd_task_types.pb-c.h"
 #include "log.h"
 
@@ -111,6 +112,22 @@ kc_agent_exit_soon (struct kc_agent *a)
   event_base_once (a->base, -1, EV_TIMEOUT, exit_now_cb, a, &tv);
 }
 
+/* vsock: each host connection to the task port is a fresh ttrpc server connection (no relay:
+   a reconnect is a new connection); the stdio mux has a port of its own. */
+static int
+serve_vsock (struct kc_agent *a, kc_error_t *err)
+{
+  int fd = kc_vsock_listen (KC_VSOCK_STDIO_PORT, err);
+
+  if (fd < 0 || (a->relay = kc_stdio_relay_open_listener (a->base, fd, "the vsock stdio port", err))
+                    == NULL)
+    return kc_error_wrap (err, "stdio");
+  fd = kc_vsock_listen (KC_VSOCK_TASK_PORT, err);
+  if (fd < 0 || kc_ttrpc_server_listen_fd (a->srv, fd, err) < 0)
+    return kc_error_wrap (err, "task API");
+  return 0;
+}
+
 int
 kc_agent_init (struct kc_agent *a, const char *agent_dev, const char *stdio_dev, kc_error_t *err)
 {
@@ -128,6 +145,8 @@ kc_agent_init (struct kc_agent *a, const char *agent_dev, const char *stdio_dev,
   kc_ttrpc_server_set_require_same_user (a->srv, 0);
   if (kc_vmm_service_register (a, err) < 0)
     return -1;
+  if (agent_dev == NULL)
+    return serve_vsock (a, err);
   a->relay = kc_stdio_relay_open (a->base, stdio_dev, err);
   if (a->relay == NULL)
     return -1;

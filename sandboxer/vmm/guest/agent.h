@@ -24,6 +24,7 @@ struct kc_agent
   int power_off; /* set by Shutdown: power off once the loop ends */
 };
 
+/* agent_dev/stdio_dev: the virtio-serial ports; agent_dev NULL: the vsock channel (channel.h). */
 int kc_agent_init (struct kc_agent *a, const char *agent_dev, const char *stdio_dev, kc_error_t *err);
 /* Runs until Shutdown. */
 int kc_agent_run (struct kc_agent *a, kc_error_t *err);

@@ -1,5 +1,6 @@
 /* vmm-task: PID 1 of a kuasar micro-VM. Early init (root switch, mounts, modules, the 9p share), then the
-   Task API on the "agent" virtio-serial port until Shutdown powers the VM off. */
+   Task API on the "agent" virtio-serial port (or vsock port 1024, kuasar.channel=vsock|hvsock)
+   until Shutdown powers the VM off. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "channel.h"
 #include "init.h"
 #include "log.h"
 #include "root_switch.h"
@@ -37,6 +39,8 @@ early_init (char **agent_dev, char **stdio_dev, kc_error_t *err)
     return -1;
   if (kc_init_mount_shared (err) < 0)
     return -1;
+  if (kc_channel_current () == KC_CHANNEL_VSOCK)
+    return 0; /* no ports: kc_agent_init listens on vsock */
   if (kc_vport_find ("agent", KC_VMM_PORT_WAIT_MS, agent_dev, err) < 0
       || kc_vport_find ("stdio", KC_VMM_PORT_WAIT_MS, stdio_dev, err) < 0)
     return -1;
@@ -62,7 +66,11 @@ main (int argc, char **argv)
       kc_log_error ("vmm-task: %s", err->msg);
       kc_init_power_off ();
     }
-  kc_log_info ("vmm-task ready at %.3f s of uptime (agent %s, stdio %s)", uptime_s (), agent_dev, stdio_dev);
+  if (agent_dev != NULL)
+    kc_log_info ("vmm-task ready at %.3f s of uptime (agent %s, stdio %s)", uptime_s (), agent_dev, stdio_dev);
+  else
+    kc_log_info ("vmm-task ready at %.3f s of uptime (vsock ports %d task, %d stdio)", uptime_s (),
+                 KC_VSOCK_TASK_PORT, KC_VSOCK_STDIO_PORT);
   if (kc_agent_run (&agent, &err) < 0)
     kc_log_error ("vmm-task: %s", err->msg);
   kc_agent_fini (&agent);

@@ -215,16 +215,45 @@ static const struct kc_vport_ops relay_ops = {
   .drained = on_drained,
 };
 
-kc_stdio_relay *
-kc_stdio_relay_open (struct event_base *base, const char *dev_path, kc_error_t *err)
+static kc_stdio_relay *
+relay_new (struct event_base *base)
 {
   kc_stdio_relay *r = calloc (1, sizeof (*r));
 
   if (r == NULL)
-    return kc_error (err, ENOMEM, "stdio relay"), NULL;
+    return NULL;
   r->base = base;
   kc_mux_decoder_init (&r->dec);
+  return r;
+}
+
+kc_stdio_relay *
+kc_stdio_relay_open (struct event_base *base, const char *dev_path, kc_error_t *err)
+{
+  kc_stdio_relay *r = relay_new (base);
+
+  if (r == NULL)
+    return kc_error (err, ENOMEM, "stdio relay"), NULL;
   r->port = kc_vport_open (base, dev_path, &relay_ops, r, err);
+  if (r->port == NULL)
+    {
+      free (r);
+      return NULL;
+    }
+  return r;
+}
+
+kc_stdio_relay *
+kc_stdio_relay_open_listener (struct event_base *base, int listen_fd, const char *name, kc_error_t *err)
+{
+  kc_stdio_relay *r = relay_new (base);
+
+  if (r == NULL)
+    {
+      close (listen_fd);
+      return kc_error (err, ENOMEM, "stdio relay"), NULL;
+    }
+  r->port = kc_vport_open_listener (base, listen_fd, name, &relay_ops, r, err);
   if (r->port == NULL)
     {
       free (r);

@@ -10,6 +10,10 @@
 typedef struct kc_stdio_relay kc_stdio_relay;
 
 kc_stdio_relay *kc_stdio_relay_open (struct event_base *base, const char *dev_path, kc_error_t *err);
+/* The same over a listening socket (vsock): each accepted host connection restarts the frame
+   streams, as a re-attach of the port does. Takes ownership of listen_fd. */
+kc_stdio_relay *kc_stdio_relay_open_listener (struct event_base *base, int listen_fd, const char *name,
+                                              kc_error_t *err);
 void kc_stdio_relay_free (kc_stdio_relay *r);
 /* Takes ownership of the fds (-1 = stream absent): in_fd is the write end of the process's
    stdin, out_fd/err_fd the read ends of its stdout/stderr. key: "<cid>" or "<cid>/<exec-id>". */

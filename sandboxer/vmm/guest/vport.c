@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,7 +24,10 @@
 
 struct kc_vport
 {
-  int fd;
+  struct event_base *base;
+  int fd;        /* the port; the accepted connection (-1: none) in listener mode */
+  int listen_fd; /* listener mode: the listening socket, else -1 */
+  struct event *accept_ev;
   int connected;
   int read_paused; /* kc_vport_pause_read */
   struct event *rd, *wr, *timer;
@@ -104,9 +108,15 @@ port_disconnected (kc_vport *p)
   event_del (p->wr);
   evbuffer_drain (p->out, evbuffer_get_length (p->out));
   kc_log_info ("host detached from %s", p->path);
+  if (p->listen_fd >= 0)
+    {
+      close (p->fd);
+      p->fd = -1;
+    }
   if (p->ops->disconnected != NULL)
     p->ops->disconnected (p->userdata);
-  poll_arm (p);
+  if (p->listen_fd < 0)
+    poll_arm (p);
 }
 
 static void
@@ -158,6 +168,82 @@ on_writable (evutil_socket_t fd, short what, void *arg)
     p->ops->drained (p->userdata);
 }
 
+static int
+events_for_fd (kc_vport *p)
+{
+  if (p->rd != NULL)
+    event_free (p->rd);
+  if (p->wr != NULL)
+    event_free (p->wr);
+  p->rd = event_new (p->base, p->fd, EV_READ | EV_PERSIST, on_readable, p);
+  p->wr = event_new (p->base, p->fd, EV_WRITE | EV_PERSIST, on_writable, p);
+  return p->rd != NULL && p->wr != NULL ? 0 : -1;
+}
+
+/* Listener mode: the newest host connection replaces the current one. */
+static void
+on_accept (evutil_socket_t fd, short what, void *arg)
+{
+  kc_vport *p = arg;
+  int conn = accept4 (p->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+  if (conn < 0)
+    return;
+  port_disconnected (p);
+  p->fd = conn;
+  if (events_for_fd (p) < 0)
+    {
+      kc_log_error ("%s: no memory for the connection's events", p->path);
+      close (p->fd);
+      p->fd = -1;
+      return;
+    }
+  p->connected = 1;
+  if (!p->read_paused)
+    event_add (p->rd, NULL);
+  kc_log_info ("host attached to %s", p->path);
+  if (p->ops->connected != NULL)
+    p->ops->connected (p->userdata);
+}
+
+static kc_vport *
+vport_new (struct event_base *base, const char *name, const struct kc_vport_ops *ops, void *userdata, kc_error_t *err)
+{
+  kc_vport *p = calloc (1, sizeof (*p));
+
+  if (p == NULL || (p->path = strdup (name)) == NULL || (p->out = evbuffer_new ()) == NULL)
+    {
+      kc_vport_free (p);
+      return kc_error (err, ENOMEM, "vport"), NULL;
+    }
+  p->base = base;
+  p->fd = p->listen_fd = -1;
+  p->ops = ops;
+  p->userdata = userdata;
+  return p;
+}
+
+kc_vport *
+kc_vport_open_listener (struct event_base *base, int listen_fd, const char *name, const struct kc_vport_ops *ops,
+                        void *userdata, kc_error_t *err)
+{
+  kc_vport *p = vport_new (base, name, ops, userdata, err);
+
+  if (p == NULL)
+    {
+      close (listen_fd);
+      return NULL;
+    }
+  p->listen_fd = listen_fd;
+  p->accept_ev = event_new (base, listen_fd, EV_READ | EV_PERSIST, on_accept, p);
+  if (p->accept_ev == NULL || event_add (p->accept_ev, NULL) < 0)
+    {
+      kc_vport_free (p);
+      return kc_error_code (err, KC_INTERNAL, "vport listener events"), NULL;
+    }
+  return p;
+}
+
 kc_vport *
 kc_vport_open (struct event_base *base, const char *dev_path, const struct kc_vport_ops *ops, void *userdata,
                kc_error_t *err)
@@ -166,6 +252,8 @@ kc_vport_open (struct event_base *base, const char *dev_path, const struct kc_vp
 
   if (p == NULL)
     return kc_error (err, ENOMEM, "vport"), NULL;
+  p->base = base;
+  p->listen_fd = -1;
   p->ops = ops;
   p->userdata = userdata;
   p->path = strdup (dev_path);
@@ -201,6 +289,10 @@ kc_vport_free (kc_vport *p)
     event_free (p->wr);
   if (p->timer != NULL)
     event_free (p->timer);
+  if (p->accept_ev != NULL)
+    event_free (p->accept_ev);
+  if (p->listen_fd >= 0)
+    close (p->listen_fd);
   if (p->out != NULL)
     evbuffer_free (p->out);
   if (p->fd >= 0)
@@ -235,6 +327,8 @@ void
 kc_vport_pause_read (kc_vport *p, int paused)
 {
   p->read_paused = paused;
+  if (p->rd == NULL)
+    return;
   if (paused)
     event_del (p->rd);
   else if (p->connected)

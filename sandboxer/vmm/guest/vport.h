@@ -1,6 +1,7 @@
 /* A virtio-serial port of the guest (/dev/vportNpM) on the event loop: lookup by name, host
    connect/disconnect tracking (the port reports POLLHUP while no host client is attached) and
-   buffered non-blocking writes. */
+   buffered non-blocking writes. The same object over a listening socket (vsock): each accepted
+   connection is an attach, and a new one replaces the current one (a host reconnect). */
 #ifndef KC_VMM_VPORT_H
 #define KC_VMM_VPORT_H
 
@@ -27,6 +28,9 @@ typedef struct kc_vport kc_vport;
 
 kc_vport *kc_vport_open (struct event_base *base, const char *dev_path, const struct kc_vport_ops *ops, void *userdata,
                          kc_error_t *err);
+/* Takes ownership of listen_fd (a listening stream socket); name is for the logs. */
+kc_vport *kc_vport_open_listener (struct event_base *base, int listen_fd, const char *name,
+                                  const struct kc_vport_ops *ops, void *userdata, kc_error_t *err);
 void kc_vport_free (kc_vport *p);
 int kc_vport_connected (kc_vport *p);
 /* Queues bytes; dropped (returns 0) while the host is disconnected, since QEMU drops them too. */

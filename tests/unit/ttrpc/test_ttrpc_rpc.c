@@ -357,7 +357,11 @@ START_TEST (test_connect_failures)
   ck_assert_ptr_null (kc_ttrpc_client_connect (h.base, "unix:///nonexistent/kc.sock", &err));
   ck_assert_int_eq (err->code, KC_NOT_FOUND);
   kc_error_free (&err);
+  /* vsock is dialed now (kc_stream_dial): no guest with that CID here. */
   ck_assert_ptr_null (kc_ttrpc_client_connect (h.base, "vsock://3:1024", &err));
+  ck_assert_int_eq (err->code, KC_UNAVAILABLE);
+  kc_error_free (&err);
+  ck_assert_ptr_null (kc_ttrpc_client_connect (h.base, "vsock://3", &err));
   ck_assert_int_eq (err->code, KC_INVALID_ARGUMENT);
   kc_error_free (&err);
   ck_assert_ptr_null (kc_ttrpc_client_connect (h.base, "tcp://1.2.3.4:5", &err));

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "channel.h"
 #include "cmdline.h"
 #include "modules.h"
 #include "safe_path.h"
@@ -233,6 +234,16 @@ START_TEST (cmdline_kuasar_values)
 }
 END_TEST
 
+START_TEST (cmdline_channel)
+{
+  ck_assert_int_eq (kc_channel_from_cmdline ("console=ttyS0 kuasar.channel=hvsock"), KC_CHANNEL_VSOCK);
+  ck_assert_int_eq (kc_channel_from_cmdline ("kuasar.channel=vsock quiet"), KC_CHANNEL_VSOCK);
+  ck_assert_int_eq (kc_channel_from_cmdline ("kuasar.channel=virtio-serial"), KC_CHANNEL_VIRTIO_SERIAL);
+  ck_assert_int_eq (kc_channel_from_cmdline ("kuasar.channel=vsockx kuasar.channelx=vsock"), KC_CHANNEL_VIRTIO_SERIAL);
+  ck_assert_int_eq (kc_channel_from_cmdline (""), KC_CHANNEL_VIRTIO_SERIAL);
+}
+END_TEST
+
 START_TEST (safe_target_stays_in_root)
 {
   const char *links[] = { NULL, "../../other", "/../other" };
@@ -328,6 +339,7 @@ main (void)
   tcase_add_test (tc, modules_dependencies_first);
   tcase_add_test (tc, modules_cmdline_params);
   tcase_add_test (tc, cmdline_kuasar_values);
+  tcase_add_test (tc, cmdline_channel);
   tcase_add_test (tc, safe_target_stays_in_root);
   tcase_add_test (tc, rootfs_path_under_bundle);
   suite_add_tcase (s, tc);

@@ -73,7 +73,7 @@ START_TEST (stuck_fifo_reader_does_not_block)
   lfd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   ck_assert_int_eq (bind (lfd, (struct sockaddr *) &sa, sizeof (sa)), 0);
   ck_assert_int_eq (listen (lfd, 1), 0);
-  ck_assert_int_eq (shim_vmm_stdio_connect (base, dir, NULL), 0);
+  ck_assert_int_eq (shim_vmm_stdio_connect (base, sa.sun_path, NULL), 0);
   vm = accept4 (lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
   ck_assert_int_ge (vm, 0);
   snprintf (fifo, sizeof (fifo), "%s/out", dir);
@@ -132,7 +132,7 @@ START_TEST (stdin_eof_sends_close_after_data)
   lfd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   ck_assert_int_eq (bind (lfd, (struct sockaddr *) &sa, sizeof (sa)), 0);
   ck_assert_int_eq (listen (lfd, 1), 0);
-  ck_assert_int_eq (shim_vmm_stdio_connect (base, dir, NULL), 0);
+  ck_assert_int_eq (shim_vmm_stdio_connect (base, sa.sun_path, NULL), 0);
   vm = accept4 (lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
   ck_assert_int_ge (vm, 0);
   snprintf (fifo, sizeof (fifo), "%s/in", dir);
@@ -212,7 +212,7 @@ START_TEST (close_stdin_flushes_fifo_first)
   lfd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   ck_assert_int_eq (bind (lfd, (struct sockaddr *) &sa, sizeof (sa)), 0);
   ck_assert_int_eq (listen (lfd, 1), 0);
-  ck_assert_int_eq (shim_vmm_stdio_connect (base, dir, NULL), 0);
+  ck_assert_int_eq (shim_vmm_stdio_connect (base, sa.sun_path, NULL), 0);
   vm = accept4 (lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
   ck_assert_int_ge (vm, 0);
   snprintf (fifo, sizeof (fifo), "%s/in", dir);
