@@ -58,6 +58,8 @@ shim_daemon_destroy (struct kc_shim *lib)
     kc_ttrpc_client_free (shim->tasker);
   if (shim->sandboxer)
     kc_grpc_client_free (shim->sandboxer);
+  if (shim->orphan_watch)
+    event_free (shim->orphan_watch);
   shim_procs_clear (&shim->procs);
   free (shim->sandboxer_address);
   free (shim->task_address);

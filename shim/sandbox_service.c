@@ -7,6 +7,7 @@
 
 #include "cri_pod.pb-c.h"
 #include "log.h"
+#include "orphan.h"
 #include "pod_files.h"
 #include "runtime_sandbox.pb-c.h"
 #include "sandbox_controller.pb-c.h"
@@ -17,6 +18,7 @@
 #define CONTROLLER_PATH           "/containerd.services.sandbox.v1.Controller/"
 #define ADDRESS_LOOKUP_TIMEOUT_NS (2LL * 1000000000LL)
 #define WAIT_RETRY_SECONDS        1
+#define SHUTDOWN_UNSEEN_GRACE_NS  (5LL * 1000000000LL)
 
 /* One Sandbox call in flight towards the sandboxer. */
 struct sb_call
@@ -85,10 +87,12 @@ short_timeout (kc_ttrpc_call *call)
   return t > 0 ? t : SHIM_DEFAULT_TIMEOUT_NS;
 }
 
-/* Answers the call with the sandboxer's error (naming its socket) and frees c. */
+/* Answers the call with the sandboxer's error (naming its socket) and frees c. containerd may
+   give the shim up after a failed call without telling it: watch for that (orphan.h). */
 static void
 sb_fail (struct sb_call *c, int code, const char *message)
 {
+  shim_orphan_watch (c->shim);
   kc_ttrpc_call_error (c->call, code, "sandboxer %s: %s", c->shim->sandboxer_address, message);
   sb_call_free (c);
 }
@@ -537,11 +541,19 @@ handle_shutdown (kc_ttrpc_call *call, const void *msg, void *userdata)
   Containerd__Services__Sandbox__V1__ControllerShutdownRequest sreq
       = CONTAINERD__SERVICES__SANDBOX__V1__CONTROLLER_SHUTDOWN_REQUEST__INIT;
   struct sb_call *c = sb_begin (userdata, call, req->sandbox_id);
+  int64_t timeout;
 
   if (c == NULL)
     return;
+  /* After a failed Create containerd asks this once: a sandboxer restarting just then (it may
+     hold the sandbox if only its answer was lost) still gets it, within a short grace so that
+     RunPodSandbox still fails soon when the sandboxer is down for good. */
+  timeout = short_timeout (call);
+  if (!c->wait_for_ready && timeout > SHUTDOWN_UNSEEN_GRACE_NS)
+    timeout = SHUTDOWN_UNSEEN_GRACE_NS;
+  c->wait_for_ready = 1;
   sreq.sandbox_id = req->sandbox_id;
-  controller_call (c, "Shutdown", &sreq.base, short_timeout (call), shutdown_done);
+  controller_call (c, "Shutdown", &sreq.base, timeout, shutdown_done);
 }
 
 /* ---- SandboxMetrics ---- */

@@ -34,6 +34,7 @@ struct shim
   int sandbox_seen;                  /* a sandbox call succeeded: the pod lives in this shim */
   struct sb_call *waits;             /* WaitSandbox calls in flight or waiting to be retried */
   struct kc_task_server sandbox_srv; /* the Sandbox methods server serves (sandbox_service.c) */
+  struct event *orphan_watch;        /* armed once a sandbox call failed (orphan.c) */
 };
 
 /* Default deadline of the short sandboxer calls. */

@@ -245,10 +245,6 @@ def test_sandboxer_kill9_during_run_pod_start(wasm, wasm_sandboxer, e2e_session)
 
 
 def _sandboxer_kill9_during_run_pod(wasm, wasm_sandboxer, e2e_session, name, point):
-    if wasm.flavor != "1.7":
-        # Known bug, not fixed yet: on containerd 2.x a RunPodSandbox that fails this way can leave
-        # the pod's shim running (seen once in eight runs). Run on 1.7 only until it is fixed.
-        pytest.skip("known bug on containerd 2.x: shim left after a RunPodSandbox failed mid-Create")
     cri = wasm.cri
     before = pod_dirs(wasm_sandboxer)
     call = InFlight(run_pod, wasm, name)

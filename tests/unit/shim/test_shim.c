@@ -373,6 +373,35 @@ START_TEST (test_sandboxer_down)
 }
 END_TEST
 
+/* A failed Create, then containerd's one ShutdownSandbox while the sandboxer is down: the shim
+   waits for it (within the call's deadline) and fails, stays while its bundle is there (a
+   containerd restart) and exits once containerd removed the bundle. */
+START_TEST (test_orphan_after_failed_create)
+{
+  struct shim_proc sp;
+  Containerd__Runtime__Sandbox__V1__ShutdownSandboxRequest shut
+      = CONTAINERD__RUNTIME__SANDBOX__V1__SHUTDOWN_SANDBOX_REQUEST__INIT;
+  char missing[200], msg[512], cmd[400];
+  struct timespec t0, t1;
+  int status, code;
+
+  snprintf (missing, sizeof (missing), "%s/no-sandboxer-orphan.sock", fk.dir);
+  spawn_shim (&sp, "orphan", missing);
+  create_sandbox (&sp, "pod1", 14);
+  shut.sandbox_id = (char *) "pod1";
+  clock_gettime (CLOCK_MONOTONIC, &t0);
+  code = call (&sp, SB, "ShutdownSandbox", &shut.base, SEC, NULL, NULL, msg, sizeof (msg));
+  clock_gettime (CLOCK_MONOTONIC, &t1);
+  ck_assert_msg (code == 4 || code == 14, "ShutdownSandbox: %d %s", code, msg);
+  ck_assert_int_ge ((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000, 500);
+  ck_assert_int_eq (reap_within (sp.pid, 2500, &status), 0);
+  snprintf (cmd, sizeof (cmd), "rm -rf '%s'", sp.bundle);
+  ck_assert_int_eq (system (cmd), 0);
+  ck_assert_int_eq (reap_within (sp.pid, 10000, &status), 1);
+  ck_assert (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+}
+END_TEST
+
 /* Runs the binary with cwd = bundle, combined stdout+stderr captured until EOF. */
 static int
 run_action (const char *bundle, const char *id, const char *action, char *out, size_t size, size_t *out_len,
@@ -530,6 +559,7 @@ main (void)
   tcase_set_timeout (tc, 60);
   tcase_add_test (tc, test_serve_pod_lifecycle);
   tcase_add_test (tc, test_sandboxer_down);
+  tcase_add_test (tc, test_orphan_after_failed_create);
   tcase_add_test (tc, test_start_join_delete);
   tcase_add_test (tc, test_delete_without_daemon);
   suite_add_tcase (s, tc);
