@@ -4,6 +4,7 @@
 #define KC_VMM_HELPER_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "error.h"
 
@@ -12,6 +13,8 @@
 /* Runs argv (argv[0] a path) in a new session, double-forked (no zombie for the loop to reap),
    stdin /dev/null, stdout+stderr appended to log_path, ready_w (unless -1) on KC_READY_FD. */
 int vmm_helper_spawn (char *const argv[], const char *log_path, int ready_w, kc_error_t *err);
+/* The same, with the helper's pid in *helper_pid (not our child: poll it through a pidfd). */
+int vmm_helper_spawn_pid (char *const argv[], const char *log_path, int ready_w, pid_t *helper_pid, kc_error_t *err);
 /* This executable's path (readlink /proc/self/exe) in buf. */
 int vmm_helper_self (char *buf, size_t max, kc_error_t *err);
 

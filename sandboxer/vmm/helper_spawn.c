@@ -29,30 +29,49 @@ static void __attribute__ ((noreturn)) exec_helper (char *const argv[], int null
   _exit (127);
 }
 
-int
-vmm_helper_spawn (char *const argv[], const char *log_path, int ready_w, kc_error_t *err)
+/* In the intermediate child: the grandchild's pid goes up pid_w (when asked for). */
+static void __attribute__ ((noreturn)) fork_helper (char *const argv[], int null_fd, int log_fd, int ready_w, int pid_w)
 {
-  int status;
+  setsid ();
+  pid_t grandchild = fork ();
+  if (grandchild == 0)
+    exec_helper (argv, null_fd, log_fd, ready_w);
+  if (grandchild > 0 && pid_w >= 0 && write (pid_w, &grandchild, sizeof (grandchild)) != sizeof (grandchild))
+    _exit (1);
+  _exit (grandchild < 0 ? 1 : 0);
+}
+
+int
+vmm_helper_spawn_pid (char *const argv[], const char *log_path, int ready_w, pid_t *helper_pid, kc_error_t *err)
+{
+  int status, p[2] = { -1, -1 };
   cleanup_close int null_fd = open ("/dev/null", O_RDWR | O_CLOEXEC);
   cleanup_close int log_fd = open (log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (null_fd < 0 || log_fd < 0)
     return kc_error (err, errno, "helper fds (%s)", log_path);
+  if (helper_pid != NULL && pipe2 (p, O_CLOEXEC) < 0)
+    return kc_error (err, errno, "pipe");
+  cleanup_close int pid_r = p[0];
   pid_t pid = fork ();
+  if (pid == 0)
+    fork_helper (argv, null_fd, log_fd, ready_w, p[1]);
+  if (p[1] >= 0)
+    close (p[1]);
   if (pid < 0)
     return kc_error (err, errno, "fork %s", argv[1]);
-  if (pid == 0)
-    {
-      setsid ();
-      pid_t grandchild = fork ();
-      if (grandchild == 0)
-        exec_helper (argv, null_fd, log_fd, ready_w);
-      _exit (grandchild < 0 ? 1 : 0);
-    }
   while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
     ;
   if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
     return kc_error_code (err, KC_INTERNAL, "fork %s: intermediate child failed", argv[1]);
+  if (helper_pid != NULL && read (pid_r, helper_pid, sizeof (*helper_pid)) != sizeof (*helper_pid))
+    return kc_error_code (err, KC_INTERNAL, "fork %s: no pid from the intermediate child", argv[1]);
   return 0;
+}
+
+int
+vmm_helper_spawn (char *const argv[], const char *log_path, int ready_w, kc_error_t *err)
+{
+  return vmm_helper_spawn_pid (argv, log_path, ready_w, NULL, err);
 }
 
 int

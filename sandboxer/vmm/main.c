@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cleanup.h"
 #include "daemon.h"
 #include "helper.h"
 #include "probe.h"
@@ -23,7 +24,8 @@ main (int argc, char **argv)
   int rc = kc_daemon_parse_flags (argc, argv, &kc_vmm_backend, &opts);
   if (rc != 0)
     return rc == 1 ? 0 : rc;
-  if (vmm_config_load (opts.config, &err) < 0)
+  cleanup_free char *qemu = kc_daemon_find_tasker (opts.tasker, kc_vmm_backend.tasker_name);
+  if (vmm_config_load (opts.config, &err) < 0 || vmm_config_default_qemu (qemu, &err) < 0)
     {
       fprintf (stderr, "%s: %s\n", argv[0], err->msg);
       kc_error_free (&err);

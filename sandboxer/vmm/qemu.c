@@ -1,6 +1,6 @@
-/* Builds the QEMU command line of docs/vmm.md for a vmm_plan: the machine (microvm), the channel
-   (virtio-serial ports agent and stdio), the share (9p tag kuasar on <dir>/shared), QMP on
-   <dir>/qmp.sock, console to <dir>/console.log. */
+/* Builds the QEMU command line of docs/vmm.md for a vmm_plan: the machine (microvm or q35), the
+   channel (virtio-serial ports agent and stdio), the share (tag kuasar on <dir>/shared: 9p, or
+   virtiofs through virtiofsd), QMP on <dir>/qmp.sock, console to <dir>/console.log. */
 #include "qemu.h"
 
 #include <stdarg.h>
@@ -39,12 +39,19 @@ add (char **argv, int *n, const char *fmt, ...)
   va_end (ap);
 }
 
+/* The virtio transport's -device suffix: virtio-mmio on microvm ("virtio-serial-device"), PCI
+   on q35 ("virtio-serial-pci"). */
+static const char *
+bus_suffix (const struct vmm_plan *plan)
+{
+  return strcmp (plan->machine, "q35") == 0 ? "pci" : "device";
+}
+
 static void
 add_channel (char **argv, int *n, const struct vmm_plan *plan, const char *dir)
 {
-  (void) plan;
   add (argv, n, "-device");
-  add (argv, n, "virtio-serial-device");
+  add (argv, n, "virtio-serial-%s", bus_suffix (plan));
   add (argv, n, "-chardev");
   add (argv, n, "socket,id=agent,path=%s/agent.sock,server=on,wait=off", dir);
   add (argv, n, "-device");
@@ -55,22 +62,40 @@ add_channel (char **argv, int *n, const struct vmm_plan *plan, const char *dir)
   add (argv, n, "virtserialport,chardev=stdio,name=stdio");
 }
 
+/* <dir>/shared as tag kuasar: 9p served by QEMU itself, or virtiofs served by the virtiofsd on
+   <dir>/fs.sock (virtiofsd.c), which needs all guest memory shared with it (a memfd
+   backend of exactly -m, merged into -machine). */
 static void
-add_share (char **argv, int *n, const struct vmm_plan *plan, const char *dir)
+add_share (char **argv, int *n, const struct vmm_config *cfg, const struct vmm_plan *plan, const char *dir)
 {
-  (void) plan;
+  if (strcmp (plan->share, "virtiofs") == 0)
+    {
+      add (argv, n, "-object");
+      add (argv, n, "memory-backend-memfd,id=vm-mem,size=%uM,share=on", cfg->memory_mib);
+      add (argv, n, "-machine");
+      add (argv, n, "memory-backend=vm-mem");
+      add (argv, n, "-chardev");
+      add (argv, n, "socket,id=virtiofs,path=%s/" VMM_VIRTIOFSD_SOCKET, dir);
+      add (argv, n, "-device");
+      add (argv, n, "vhost-user-fs-%s,chardev=virtiofs,tag=kuasar", bus_suffix (plan));
+      return;
+    }
   add (argv, n, "-fsdev");
   add (argv, n, "local,id=shared,path=%s/shared,security_model=none", dir);
   add (argv, n, "-device");
-  add (argv, n, "virtio-9p-device,fsdev=shared,mount_tag=kuasar");
+  add (argv, n, "virtio-9p-%s,fsdev=shared,mount_tag=kuasar", bus_suffix (plan));
 }
 
+/* microvm: virtio-mmio, no PCI/ACPI; the legacy PIT/PIC/RTC the guest's timer setup needs.
+   q35: PCI + ACPI, minus the chipset devices nobody uses (AHCI, SMBus, vmport, HPET). */
 static void
 add_machine (char **argv, int *n, const struct vmm_plan *plan)
 {
-  (void) plan;
   add (argv, n, "-M");
-  add (argv, n, "microvm,pit=on,pic=on,rtc=on");
+  if (strcmp (plan->machine, "q35") == 0)
+    add (argv, n, "q35,sata=off,smbus=off,vmport=off,hpet=off");
+  else
+    add (argv, n, "microvm,pit=on,pic=on,rtc=on");
 }
 
 char **
@@ -101,9 +126,9 @@ vmm_qemu_argv (const struct vmm_config *cfg, const char *qemu, const struct vmm_
   add (argv, &n, "-initrd");
   add (argv, &n, "%s", cfg->initrd);
   add (argv, &n, "-append");
-  add (argv, &n, "%s", kvm ? KVM_APPEND : TCG_APPEND);
+  add (argv, &n, "%s kuasar.share=%s", kvm ? KVM_APPEND : TCG_APPEND, plan->share); /* read by vmm-task */
   add_channel (argv, &n, plan, dir);
-  add_share (argv, &n, plan, dir);
+  add_share (argv, &n, cfg, plan, dir);
   add (argv, &n, "-qmp");
   add (argv, &n, "unix:%s/qmp.sock,server=on,wait=off", dir);
   add (argv, &n, "-no-reboot");

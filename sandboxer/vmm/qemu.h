@@ -16,6 +16,9 @@ struct vmm_plan
   unsigned guest_cid;  /* vsock only: the guest's context id (>= 3) */
 };
 
+/* share virtiofs: the vhost-user socket of the sandbox's virtiofsd, in the sandbox dir. */
+#define VMM_VIRTIOFSD_SOCKET "fs.sock" /* short: the dir already takes up to ~93 of sun_path's 107 */
+
 /* NULL-terminated, malloc'ed (vmm_qemu_argv_free); NULL when out of memory. */
 char **vmm_qemu_argv (const struct vmm_config *cfg, const char *qemu, const struct vmm_plan *plan,
                       const char *sandbox_dir);

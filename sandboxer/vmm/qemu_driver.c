@@ -10,7 +10,7 @@
 
 #define QMP_TIMEOUT_MS 2000
 
-static const char *const qemu_sockets[] = { "agent.sock", "stdio.sock", "qmp.sock", NULL };
+static const char *const qemu_sockets[] = { "agent.sock", "stdio.sock", "qmp.sock", VMM_VIRTIOFSD_SOCKET, NULL };
 
 static void
 qmp_path (char *buf, size_t max, const char *dir)

@@ -21,9 +21,11 @@
 #include "hypervisor.h"
 #include "probe.h"
 #include "shared_dir.h"
+#include "virtiofsd.h"
 #include "vmm_plan.h"
 
 #define READY_MARGIN_SECS 10
+#define VIRTIOFSD_START_TIMEOUT_MS 10000
 
 static const struct kc_hypervisor *hv = &vmm_hypervisor_qemu;
 static struct vmm_plan plan; /* resolved once at init */
@@ -105,6 +107,17 @@ prepare_dir (const char *dir, kc_error_t *err)
   return kc_mkdir_p (path, 0700, err);
 }
 
+/* share virtiofs: its virtiofsd must listen before QEMU connects. One left by an earlier run of
+   this dir (its QEMU never connected) goes first. */
+static int
+start_share (const char *dir, kc_error_t *err)
+{
+  if (strcmp (plan.share, "virtiofs") != 0)
+    return 0;
+  vmm_virtiofsd_kill (dir);
+  return vmm_virtiofsd_start (vmm_config_get ()->virtiofsd, dir, VIRTIOFSD_START_TIMEOUT_MS, err);
+}
+
 static void
 kill_now (struct kc_spawned *qemu)
 {
@@ -155,12 +168,18 @@ vmm_start (const struct kc_backend_ctx *ctx, struct kc_sandbox_record *rec, cons
   unsigned long long start_time = 0;
   if (asprintf (&address, "ttrpc+unix://%s/agent.sock", dir) < 0)
     return kc_error (err, ENOMEM, "asprintf");
-  if (prepare_dir (dir, err) < 0 || spawn_qemu (ctx, rec, dir, out, err) < 0)
+  if (prepare_dir (dir, err) < 0 || start_share (dir, err) < 0)
     return -1;
+  if (spawn_qemu (ctx, rec, dir, out, err) < 0)
+    {
+      vmm_virtiofsd_kill (dir);
+      return -1;
+    }
   kc_proc_start_time (out->pid, &start_time, NULL);
   if (vmm_probe_spawn (dir, out->pid, start_time, vmm_config_get ()->boot_timeout_secs, &out->ready_fd, err) < 0)
     {
       kill_now (out);
+      vmm_virtiofsd_kill (dir);
       return -1;
     }
   free (rec->address);
@@ -202,6 +221,8 @@ static void
 vmm_reclaim (const struct kc_backend_ctx *ctx, const struct kc_sandbox_record *rec, const char *dir)
 {
   (void) ctx;
+  if (vmm_virtiofsd_kill (dir) > 0)
+    kc_log_warn ("sandbox %s: killed a virtiofsd that outlived its QEMU", rec->id);
   int n = vmm_shared_dir_unmount_all (dir);
   if (n > 0)
     kc_log_warn ("sandbox %s: unmounted %d rootfs left in the shared dir", rec->id, n);

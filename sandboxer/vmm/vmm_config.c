@@ -34,6 +34,7 @@ vmm_config_clear (struct vmm_config *cfg)
   free (cfg->machine);
   free (cfg->share);
   free (cfg->channel);
+  free (cfg->virtiofsd);
   vmm_config_init (cfg);
 }
 
@@ -101,6 +102,8 @@ on_key (const char *table, const char *key, const struct kc_toml_value *v, int l
     return set_choice (&c->share, key, v, line, share_choices, "auto, 9p or virtiofs", err);
   if (strcmp (key, "channel") == 0)
     return set_choice (&c->channel, key, v, line, channel_choices, "auto, virtio-serial, vsock or hvsock", err);
+  if (strcmp (key, "virtiofsd") == 0)
+    return set_string (&c->virtiofsd, key, v, line, err);
   if (strcmp (key, "memory_mib") == 0)
     return set_uint (&c->memory_mib, key, v, line, 65536, err);
   if (strcmp (key, "vcpus") == 0)
@@ -111,8 +114,8 @@ on_key (const char *table, const char *key, const struct kc_toml_value *v, int l
 }
 
 const char *const vmm_config_keys[]
-    = { "kernel", "initrd", "qemu", "accel", "machine", "share", "channel", "memory_mib", "vcpus", "boot_timeout_secs",
-        NULL };
+    = { "kernel",    "initrd",     "qemu",  "accel",           "machine", "share", "channel",
+        "virtiofsd", "memory_mib", "vcpus", "boot_timeout_secs", NULL };
 
 /* The initramfs meson builds next to us (build tree), else an installed one. */
 static char *
@@ -155,11 +158,22 @@ vmm_config_load (const char *path, kc_error_t *err)
     return kc_error (err, ENOMEM, "strdup");
   if (config.initrd == NULL && (config.initrd = default_initrd ()) == NULL)
     return kc_error (err, ENOMEM, "initrd path");
+  if (config.virtiofsd == NULL && (config.virtiofsd = strdup (VMM_DEFAULT_VIRTIOFSD)) == NULL)
+    return kc_error (err, ENOMEM, "strdup");
   char **autos[] = { &config.accel, &config.machine, &config.share, &config.channel };
   for (size_t i = 0; i < sizeof (autos) / sizeof (autos[0]); i++)
     if (*autos[i] == NULL && (*autos[i] = strdup ("auto")) == NULL)
       return kc_error (err, ENOMEM, "strdup");
   return 0;
+}
+
+int
+vmm_config_default_qemu (const char *path, kc_error_t *err)
+{
+  if (config.qemu != NULL || path == NULL)
+    return 0;
+  config.qemu = strdup (path);
+  return config.qemu ? 0 : kc_error (err, ENOMEM, "strdup");
 }
 
 static int

@@ -8,6 +8,8 @@
 #include "error.h"
 
 #define VMM_DEFAULT_KERNEL "/opt/kuasar-c/guest-kernel/vmlinux"
+#define VMM_DEFAULT_QEMU "qemu-system-x86_64"
+#define VMM_DEFAULT_VIRTIOFSD "/usr/lib/qemu/virtiofsd" /* Debian's qemu-system-common */
 
 struct vmm_config
 {
@@ -20,6 +22,7 @@ struct vmm_config
   char *machine; /* "auto", "microvm" or "q35" */
   char *share;   /* "auto", "9p" or "virtiofs" */
   char *channel; /* "auto", "virtio-serial", "vsock" or "hvsock" */
+  char *virtiofsd; /* share virtiofs: the daemon serving <dir>/shared */
   unsigned boot_timeout_secs;
 };
 
@@ -38,6 +41,9 @@ const struct vmm_config *vmm_config_get (void);
 extern const char *const vmm_config_keys[];
 /* Parses [vmm] of path (NULL: defaults only) and fills in defaults (initrd next to our binary). */
 int vmm_config_load (const char *path, kc_error_t *err);
+/* Sets [vmm] qemu to path (the core's tasker: --tasker, next to us or on PATH) when the config
+   left it unset, so the startup probes ask the binary the VMs will run. */
+int vmm_config_default_qemu (const char *path, kc_error_t *err);
 /* Parses the [vmm] keys of a TOML text into cfg (its scalars start at vmm_config_init); errors
    say `line N: ...`. vmm_config_load = this + defaults for what is still unset. */
 void vmm_config_init (struct vmm_config *cfg);

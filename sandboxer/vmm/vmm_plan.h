@@ -7,8 +7,21 @@
 #include "qemu.h"
 #include "vmm_config.h"
 
+/* What "auto" looks at on this host (vmm_plan_host_probe; tests fill in their own). */
+struct vmm_plan_host
+{
+  const char *machine_help; /* the output of `<qemu> -machine help`; NULL: QEMU could not be asked */
+  int virtiofsd_ok;         /* [vmm] virtiofsd is executable */
+};
+
 /* Fills plan (static strings) from cfg; accel is already resolved ("kvm"/"tcg"). An explicit
    choice this host or build cannot honour is an error (FAILED_PRECONDITION) naming the fix. */
 int vmm_plan_resolve (const struct vmm_config *cfg, const char *accel, struct vmm_plan *plan, kc_error_t *err);
+/* The same against a given host. */
+int vmm_plan_resolve_for (const struct vmm_config *cfg, const char *accel, const struct vmm_plan_host *host,
+                          struct vmm_plan *plan, kc_error_t *err);
+/* Runs `<qemu> -machine help` (malloc'ed into host->machine_help, NULL on failure: logged) and
+   checks cfg->virtiofsd. Free host->machine_help afterwards. */
+void vmm_plan_host_probe (const struct vmm_config *cfg, const char *qemu, struct vmm_plan_host *host);
 
 #endif

@@ -70,8 +70,9 @@ def wasm_sandboxer(e2e_session):
 
 
 @pytest.fixture(scope="module")
-def vmm_sandboxer(e2e_session):
-    """vmm-sandboxer with the guest kernel of scripts/setup-vmm.sh and the initramfs meson built."""
+def vmm_sandboxer(request, e2e_session):
+    """vmm-sandboxer with the guest kernel of scripts/setup-vmm.sh and the initramfs meson built;
+    a module's VMM_CONFIG (more [vmm] lines, e.g. machine = "q35") is appended to its config."""
     kernel = "/opt/kuasar-c/guest-kernel/vmlinux"
     if not os.path.exists(kernel):
         pytest.fail(f"{kernel} missing: run scripts/setup-vmm.sh, then reconfigure the build")
@@ -81,6 +82,7 @@ def vmm_sandboxer(e2e_session):
     cfg = os.path.join(e2e_session.tmp, "vmm-sandboxer.toml")
     with open(cfg, "w") as f:
         f.write(f'[vmm]\nkernel = "{kernel}"\ninitrd = "{initrd}"\nboot_timeout_secs = 40\n')
+        f.write(getattr(request.module, "VMM_CONFIG", ""))
     sb = Sandboxer(e2e_session, "vmm", extra_args=["--config", cfg])
     e2e_session.on_close(sb.stop, 20)
     return sb.start()

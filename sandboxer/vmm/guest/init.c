@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmdline.h"
 #include "fsutil.h"
 #include "log.h"
 #include "modules.h"
@@ -112,24 +113,42 @@ kc_init_load_modules (kc_error_t *err)
   return kc_modules_load_all (dir, err);
 }
 
+/* The share the host exported (kuasar.share= on the kernel command line, docs/vmm.md): 9p
+   unless it says virtiofs. */
+static int
+share_kind (char *kind, size_t max, kc_error_t *err)
+{
+  int found = kc_cmdline_get ("kuasar.share", kind, max);
+  if (found < 0 || (found == 1 && strcmp (kind, "9p") != 0 && strcmp (kind, "virtiofs") != 0))
+    return kc_error_code (err, KC_INVALID_ARGUMENT, "kuasar.share= on the kernel command line must be 9p or virtiofs");
+  if (found == 0)
+    snprintf (kind, max, "9p");
+  return 0;
+}
+
 int
 kc_init_mount_shared (kc_error_t *err)
 {
-  const char *opts = "trans=virtio,version=9p2000.L,msize=262144,cache=none,access=client";
+  const char *opts_9p = "trans=virtio,version=9p2000.L,msize=262144,cache=none,access=client";
   struct timespec tick = { 0, 10 * 1000 * 1000 };
+  char kind[16];
 
-  if (kc_mkdir_p (KC_VMM_SHARED_DIR, 0755, err) < 0)
+  if (share_kind (kind, sizeof (kind), err) < 0 || kc_mkdir_p (KC_VMM_SHARED_DIR, 0755, err) < 0)
     return -1;
-  /* The 9p transport registers its tag when the virtio device probes, just after the module. */
+  int virtiofs = strcmp (kind, "virtiofs") == 0;
+  /* The transport registers its tag when the virtio device probes, just after the module:
+     until then 9p says ENOENT, virtiofs EINVAL (and ENODEV before the file system exists). */
   for (int i = 0; i < 300; i++)
     {
-      if (mount (KC_VMM_SHARE_TAG, KC_VMM_SHARED_DIR, "9p", MS_NOSUID | MS_NODEV, opts) == 0)
+      if (mount (KC_VMM_SHARE_TAG, KC_VMM_SHARED_DIR, virtiofs ? "virtiofs" : "9p", MS_NOSUID | MS_NODEV,
+                 virtiofs ? NULL : opts_9p)
+          == 0)
         return 0;
-      if (errno != ENOENT && errno != ENODEV)
+      if (errno != ENOENT && errno != ENODEV && !(virtiofs && errno == EINVAL))
         break;
       nanosleep (&tick, NULL);
     }
-  return kc_error (err, errno, "mount 9p tag `%s` on %s", KC_VMM_SHARE_TAG, KC_VMM_SHARED_DIR);
+  return kc_error (err, errno, "mount %s tag `%s` on %s", kind, KC_VMM_SHARE_TAG, KC_VMM_SHARED_DIR);
 }
 
 void
