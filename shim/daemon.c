@@ -63,6 +63,7 @@ shim_daemon_destroy (struct kc_shim *lib)
   shim_procs_clear (&shim->procs);
   free (shim->sandboxer_address);
   free (shim->task_address);
+  free (shim->sandbox_dir);
   free (shim);
   kc_shim_set_data (lib, NULL);
 }

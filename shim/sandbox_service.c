@@ -7,6 +7,7 @@
 
 #include "cri_pod.pb-c.h"
 #include "log.h"
+#include "sandbox_keys.h"
 #include "orphan.h"
 #include "pod_files.h"
 #include "runtime_sandbox.pb-c.h"
@@ -241,6 +242,15 @@ handle_create (kc_ttrpc_call *call, const void *msg, void *userdata)
   free_map (ann);
 }
 
+/* The sandbox dir a Status names in its info (KC_SANDBOX_DIR_KEY). */
+static void
+status_sandbox_dir (struct shim *shim, const Containerd__Services__Sandbox__V1__ControllerStatusResponse *sresp)
+{
+  for (size_t i = 0; i < sresp->n_info; i++)
+    if (strcmp (sresp->info[i]->key, KC_SANDBOX_DIR_KEY) == 0)
+      shim_set_sandbox_dir (shim, sresp->info[i]->value);
+}
+
 /* ---- StartSandbox ---- */
 
 static void
@@ -257,6 +267,9 @@ start_done (int code, const char *message, const uint8_t *payload, size_t len, v
   if (sresp == NULL)
     return sb_fail (c, KC_INTERNAL, "undecodable ControllerStartResponse");
   shim_set_task_address (c->shim, sresp->address, sresp->version);
+  for (size_t i = 0; i < sresp->n_labels; i++)
+    if (strcmp (sresp->labels[i]->key, KC_SANDBOX_DIR_KEY) == 0)
+      shim_set_sandbox_dir (c->shim, sresp->labels[i]->value);
   c->shim->sandbox_seen = 1;
   kc_log_info ("sandbox %s started: pid %u, task address %s", c->shim->id, sresp->pid,
                c->shim->task_address ? c->shim->task_address : "(none)");
@@ -465,6 +478,7 @@ status_done (int code, const char *message, const uint8_t *payload, size_t len, 
     return sb_fail (c, KC_INTERNAL, "undecodable ControllerStatusResponse");
   if (c->shim->task_address == NULL)
     shim_set_task_address (c->shim, sresp->address, sresp->version);
+  status_sandbox_dir (c->shim, sresp);
   c->shim->sandbox_seen = 1;
   info = copy_map ((void **) sresp->info, sresp->n_info,
                    &containerd__runtime__sandbox__v1__sandbox_status_response__info_entry__descriptor);
@@ -610,7 +624,10 @@ lookup_done (int code, const char *message, const uint8_t *payload, size_t len, 
     {
       sresp = containerd__services__sandbox__v1__controller_status_response__unpack (NULL, len, payload);
       if (sresp != NULL)
-        shim_set_task_address (l->shim, sresp->address, sresp->version);
+        {
+          shim_set_task_address (l->shim, sresp->address, sresp->version);
+          status_sandbox_dir (l->shim, sresp);
+        }
       containerd__services__sandbox__v1__controller_status_response__free_unpacked (sresp, NULL);
     }
   if (l->shim->task_address != NULL)

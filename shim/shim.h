@@ -29,6 +29,7 @@ struct shim
   kc_grpc_client *sandboxer;
   struct shim_procs procs;
   char *task_address; /* learned from Start, or lazily from Status */
+  char *sandbox_dir;  /* the sandboxer's dir of the pod (Start label / Status info), or NULL */
   uint32_t task_version;
   kc_ttrpc_client *tasker;
   int sandbox_seen;                  /* a sandbox call succeeded: the pod lives in this shim */
@@ -58,6 +59,8 @@ int shim_task_service_register (struct shim *shim, kc_error_t *err);
 typedef void (*shim_address_fn) (struct shim *shim, int code, const char *message, void *userdata);
 void shim_task_address_resolve (struct shim *shim, shim_address_fn done, void *userdata);
 void shim_set_task_address (struct shim *shim, const char *address, uint32_t version);
+/* Keeps the sandbox dir the sandboxer names in a Start label or Status info entry (dir may be NULL). */
+void shim_set_sandbox_dir (struct shim *shim, const char *dir);
 
 /* The tasker connection, dialed (or redialed) on demand. NULL with *err when unreachable. */
 kc_ttrpc_client *shim_tasker (struct shim *shim, kc_error_t *err);

@@ -34,6 +34,18 @@ shim_tasker (struct shim *shim, kc_error_t *err)
 }
 
 void
+shim_set_sandbox_dir (struct shim *shim, const char *dir)
+{
+  char *copy;
+  if (dir == NULL || *dir != '/' || (shim->sandbox_dir != NULL && strcmp (shim->sandbox_dir, dir) == 0))
+    return;
+  if ((copy = strdup (dir)) == NULL)
+    return; /* out of memory: a vmm pod on kernel vsock then finds no shared dir, and says so */
+  free (shim->sandbox_dir);
+  shim->sandbox_dir = copy;
+}
+
+void
 shim_set_task_address (struct shim *shim, const char *address, uint32_t version)
 {
   if (address == NULL || *address == '\0')

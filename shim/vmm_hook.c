@@ -14,11 +14,17 @@
 #include "task.pb-c.h"
 #include "vmm_address.h"
 
-/* <dir>/<id> of a vmm pod's task address, malloc'ed; NULL when the pod is not a vmm one. */
+/* <dir>/<id> of a vmm pod, malloc'ed: from its task address, or for kernel vsock (no path in
+   it) the dir the sandboxer named (KC_SANDBOX_DIR_KEY); NULL when the pod is not a vmm one. */
 static char *
 sandbox_dir (const struct shim *shim)
 {
-  return shim_vmm_sandbox_dir (shim->task_address);
+  char *dir = shim_vmm_sandbox_dir (shim->task_address);
+  if (dir != NULL || shim->task_address == NULL || shim_vmm_strip (shim->task_address, "vsock://") == NULL)
+    return dir;
+  if (shim->sandbox_dir == NULL)
+    kc_log_warn ("sandbox %s: task address %s and no sandbox dir from the sandboxer", shim->id, shim->task_address);
+  return shim->sandbox_dir ? strdup (shim->sandbox_dir) : NULL;
 }
 
 /* Exec (add = 1: register its FIFOs; 0: drop them, the Exec failed). */

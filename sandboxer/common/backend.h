@@ -13,6 +13,7 @@ struct kc_backend_ctx
   const char *tasker_path;
   const char *log_level; /* name passed on to taskers, e.g. "info" */
   const struct kc_config *config;
+  const char *root_dir; /* --dir: a sandbox's dir is <root_dir>/<id> */
 };
 
 struct kc_backend

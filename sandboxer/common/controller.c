@@ -9,6 +9,7 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "sandbox_keys.h"
 #include "sandbox_id.h"
 
 void
@@ -59,8 +60,15 @@ on_started (struct kc_sandbox *sb, const kc_error_t *err, void *userdata)
     }
   Containerd__Services__Sandbox__V1__ControllerStartResponse resp
       = CONTAINERD__SERVICES__SANDBOX__V1__CONTROLLER_START_RESPONSE__INIT;
+  Containerd__Services__Sandbox__V1__ControllerStartResponse__LabelsEntry label
+      = CONTAINERD__SERVICES__SANDBOX__V1__CONTROLLER_START_RESPONSE__LABELS_ENTRY__INIT;
+  Containerd__Services__Sandbox__V1__ControllerStartResponse__LabelsEntry *labels[1] = { &label };
   Google__Protobuf__Timestamp created = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
   set_timestamp (&created, sb->rec.created_at_ns);
+  label.key = KC_SANDBOX_DIR_KEY;
+  label.value = sb->dir;
+  resp.n_labels = 1;
+  resp.labels = labels;
   resp.sandbox_id = sb->rec.id;
   resp.pid = (uint32_t) sb->rec.pid;
   resp.created_at = &created;
@@ -180,9 +188,11 @@ handle_status (kc_grpc_call *call, const uint8_t *payload, size_t len, void *use
           "Status", req, sb);
   Containerd__Services__Sandbox__V1__ControllerStatusResponse resp
       = CONTAINERD__SERVICES__SANDBOX__V1__CONTROLLER_STATUS_RESPONSE__INIT;
+  Containerd__Services__Sandbox__V1__ControllerStatusResponse__InfoEntry dir_entry
+      = CONTAINERD__SERVICES__SANDBOX__V1__CONTROLLER_STATUS_RESPONSE__INFO_ENTRY__INIT;
   Containerd__Services__Sandbox__V1__ControllerStatusResponse__InfoEntry entry
       = CONTAINERD__SERVICES__SANDBOX__V1__CONTROLLER_STATUS_RESPONSE__INFO_ENTRY__INIT;
-  Containerd__Services__Sandbox__V1__ControllerStatusResponse__InfoEntry *entries[1] = { &entry };
+  Containerd__Services__Sandbox__V1__ControllerStatusResponse__InfoEntry *entries[2] = { &dir_entry, &entry };
   Google__Protobuf__Timestamp created = GOOGLE__PROTOBUF__TIMESTAMP__INIT, exited = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
   cleanup_free char *info = req->verbose ? verbose_info (sb) : NULL;
   int ready = kc_sandbox_is_ready (sb);
@@ -198,13 +208,12 @@ handle_status (kc_grpc_call *call, const uint8_t *payload, size_t len, void *use
     }
   resp.address = sb->rec.address && sb->rec.state != KC_SANDBOX_CREATED ? sb->rec.address : "";
   resp.version = KC_TASK_API_VERSION;
-  if (info != NULL)
-    {
-      entry.key = "info";
-      entry.value = info;
-      resp.n_info = 1;
-      resp.info = entries;
-    }
+  dir_entry.key = KC_SANDBOX_DIR_KEY;
+  dir_entry.value = sb->dir;
+  entry.key = "info";
+  entry.value = info;
+  resp.n_info = info != NULL ? 2 : 1;
+  resp.info = entries;
   kc_grpc_call_reply (call, &resp.base);
   PFX (status_request__free_unpacked) (req, NULL);
 }

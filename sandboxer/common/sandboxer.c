@@ -34,6 +34,7 @@ kc_sandboxer_init (struct kc_sandboxer *sbx, struct event_base *base, const stru
   sbx->ctx.tasker_path = strdup (tasker_path);
   sbx->ctx.log_level = strdup (log_level);
   sbx->ctx.config = &sbx->config;
+  sbx->ctx.root_dir = sbx->root_dir;
   if (sbx->root_dir == NULL || sbx->ctx.tasker_path == NULL || sbx->ctx.log_level == NULL)
     return kc_error (err, ENOMEM, "sandboxer init");
   return 0;

@@ -18,9 +18,10 @@ int vmm_helper_spawn_pid (char *const argv[], const char *log_path, int ready_w,
 /* This executable's path (readlink /proc/self/exe) in buf. */
 int vmm_helper_self (char *buf, size_t max, kc_error_t *err);
 
-/* Starts `--stop-helper <dir> <pid> <start-time> <grace-secs>` for the QEMU of sandbox_dir. */
-int vmm_stop_spawn (const char *sandbox_dir, int pid, unsigned long long start_time, unsigned grace_secs,
-                    kc_error_t *err);
+/* Starts `--stop-helper <dir> <task-address> <pid> <start-time> <grace-secs>` for the QEMU of
+   sandbox_dir. */
+int vmm_stop_spawn (const char *sandbox_dir, const char *task_address, int pid, unsigned long long start_time,
+                    unsigned grace_secs, kc_error_t *err);
 /* main() of the stop helper: clean guest power-off when possible, else QMP quit, else SIGTERM. */
 int vmm_stop_main (int argc, char **argv);
 

@@ -7,6 +7,7 @@
 #include "cleanup.h"
 #include "daemon.h"
 #include "helper.h"
+#include "hvsock.h"
 #include "probe.h"
 #include "vmm_backend.h"
 #include "vmm_config.h"
@@ -21,6 +22,8 @@ main (int argc, char **argv)
     return vmm_probe_main (argc, argv);
   if (argc > 1 && strcmp (argv[1], VMM_STOP_FLAG) == 0)
     return vmm_stop_main (argc, argv);
+  if (argc > 1 && strcmp (argv[1], VMM_HVSOCK_FLAG) == 0)
+    return vmm_hvsock_main (argc, argv);
   int rc = kc_daemon_parse_flags (argc, argv, &kc_vmm_backend, &opts);
   if (rc != 0)
     return rc == 1 ? 0 : rc;

@@ -1,4 +1,4 @@
-/* The boot probe process: Task.Connect on agent.sock until the guest answers, then `ready\n` on
+/* The boot probe process: Task.Connect on the task address until the guest answers, then `ready\n` on
    the ready fd; one guest reset (hypervisor reboot) after a first boot timeout, QEMU killed after
    a second. The core's ready timeout (vmm_ready_timeout_secs) covers both rounds. */
 #include "probe.h"
@@ -104,18 +104,18 @@ int
 vmm_probe_main (int argc, char **argv)
 {
   kc_error_t err = NULL;
-  if (argc != 6)
+  if (argc != 7)
     {
-      fprintf (stderr, "usage: %s %s <sandbox-dir> <qemu-pid> <start-time> <timeout-secs>\n", argv[0], VMM_PROBE_FLAG);
+      fprintf (stderr, "usage: %s %s <sandbox-dir> <task-address> <qemu-pid> <start-time> <timeout-secs>\n", argv[0],
+               VMM_PROBE_FLAG);
       return 2;
     }
   signal (SIGPIPE, SIG_IGN);
   struct probe p = { .dir = argv[2], .pidfd = -1 };
-  double timeout = strtod (argv[5], NULL);
+  double timeout = strtod (argv[6], NULL);
   const char *id = strrchr (p.dir, '/') ? strrchr (p.dir, '/') + 1 : p.dir;
-  char address[4096];
-  snprintf (address, sizeof (address), "unix://%s/agent.sock", p.dir);
-  if (kc_proc_open_verified ((pid_t) atoi (argv[3]), strtoull (argv[4], NULL, 10), &p.pidfd, &err) < 0)
+  const char *address = argv[3];
+  if (kc_proc_open_verified ((pid_t) atoi (argv[4]), strtoull (argv[5], NULL, 10), &p.pidfd, &err) < 0)
     {
       kc_log_error ("boot probe: %s", err->msg);
       return 1;

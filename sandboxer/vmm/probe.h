@@ -11,9 +11,10 @@
 
 /* Starts the probe for the QEMU of sandbox_dir (double fork: no zombie for the loop to reap).
    *ready_fd gets the read end of its ready pipe (O_CLOEXEC|O_NONBLOCK). */
-int vmm_probe_spawn (const char *sandbox_dir, pid_t qemu, unsigned long long start_time, unsigned timeout_secs,
+int vmm_probe_spawn (const char *sandbox_dir, const char *task_address, pid_t qemu, unsigned long long start_time, unsigned timeout_secs,
                      int *ready_fd, kc_error_t *err);
-/* main() of `vmm-sandboxer --boot-probe <sandbox-dir> <qemu-pid> <start-time> <timeout-secs>`. */
+/* main() of `vmm-sandboxer --boot-probe <sandbox-dir> <task-address> <qemu-pid> <start-time>
+   <timeout-secs>` (the address: any channel's, kc_stream_dial). */
 int vmm_probe_main (int argc, char **argv);
 
 #endif

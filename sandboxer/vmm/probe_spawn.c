@@ -11,7 +11,7 @@
 #include "helper.h"
 
 int
-vmm_probe_spawn (const char *sandbox_dir, pid_t qemu, unsigned long long start_time, unsigned timeout_secs,
+vmm_probe_spawn (const char *sandbox_dir, const char *task_address, pid_t qemu, unsigned long long start_time, unsigned timeout_secs,
                  int *ready_fd, kc_error_t *err)
 {
   char self[PATH_MAX], pid_s[32], start_s[32], timeout_s[32], log_path[PATH_MAX];
@@ -22,7 +22,8 @@ vmm_probe_spawn (const char *sandbox_dir, pid_t qemu, unsigned long long start_t
   snprintf (pid_s, sizeof (pid_s), "%d", (int) qemu);
   snprintf (start_s, sizeof (start_s), "%llu", start_time);
   snprintf (timeout_s, sizeof (timeout_s), "%u", timeout_secs);
-  char *argv[] = { self, (char *) VMM_PROBE_FLAG, (char *) sandbox_dir, pid_s, start_s, timeout_s, NULL };
+  char *argv[]
+      = { self, (char *) VMM_PROBE_FLAG, (char *) sandbox_dir, (char *) task_address, pid_s, start_s, timeout_s, NULL };
   if (pipe2 (p, O_CLOEXEC) < 0)
     return kc_error (err, errno, "boot probe pipe");
   int ret = vmm_helper_spawn (argv, log_path, p[1], err);

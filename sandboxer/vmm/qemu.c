@@ -1,14 +1,17 @@
 /* Builds the QEMU command line of docs/vmm.md for a vmm_plan: the machine (microvm or q35), the
-   channel (virtio-serial ports agent and stdio), the share (tag kuasar on <dir>/shared: 9p, or
+   channel (virtio-serial ports agent and stdio, vhost-vsock or vhost-user-vsock), the share (tag kuasar on <dir>/shared: 9p, or
    virtiofs through virtiofsd), QMP on <dir>/qmp.sock, console to <dir>/console.log. */
 #include "qemu.h"
+
+#include "proc.h"
+#include "vmm_channel.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_ARGS 48
+#define MAX_ARGS 64
 #define TCG_APPEND                                                                                                   \
   "console=ttyS0 quiet panic=-1 reboot=t tsc_early_khz=1000000 tsc=reliable no_timer_check lpj=1000000"
 #define KVM_APPEND "console=ttyS0 quiet panic=-1 reboot=t"
@@ -47,9 +50,39 @@ bus_suffix (const struct vmm_plan *plan)
   return strcmp (plan->machine, "q35") == 0 ? "pci" : "device";
 }
 
+/* The guest memory as a shared memfd (vhost-user backends map it), merged into -machine. */
 static void
-add_channel (char **argv, int *n, const struct vmm_plan *plan, const char *dir)
+add_shared_memory (char **argv, int *n, const struct vmm_config *cfg)
 {
+  add (argv, n, "-object");
+  add (argv, n, "memory-backend-memfd,id=vm-mem,size=%uM,share=on", cfg->memory_mib);
+  add (argv, n, "-machine");
+  add (argv, n, "memory-backend=vm-mem");
+}
+
+/* virtio-serial: ports agent and stdio on <dir>/{agent,stdio}.sock. vsock: the kernel's
+   vhost-vsock with the plan's guest CID. hvsock: vhost-user-vsock served by the sandbox's
+   vhost-device-vsock (hvsock.c) on <dir>/vhost.sock; it maps the guest memory, so
+   the memory is a shared memfd (added by add_share already for virtiofs). */
+static void
+add_channel (char **argv, int *n, const struct vmm_config *cfg, const struct vmm_plan *plan, const char *dir)
+{
+  if (strcmp (plan->channel, "vsock") == 0)
+    {
+      add (argv, n, "-device");
+      add (argv, n, "vhost-vsock-%s,guest-cid=%u", bus_suffix (plan), plan->guest_cid);
+      return;
+    }
+  if (strcmp (plan->channel, "hvsock") == 0)
+    {
+      if (strcmp (plan->share, "virtiofs") != 0)
+        add_shared_memory (argv, n, cfg);
+      add (argv, n, "-chardev");
+      add (argv, n, "socket,id=vsock,path=%s/" VMM_VHOST_USER_SOCKET, dir);
+      add (argv, n, "-device");
+      add (argv, n, "vhost-user-vsock-%s,chardev=vsock", bus_suffix (plan));
+      return;
+    }
   add (argv, n, "-device");
   add (argv, n, "virtio-serial-%s", bus_suffix (plan));
   add (argv, n, "-chardev");
@@ -84,6 +117,32 @@ add_share (char **argv, int *n, const struct vmm_config *cfg, const struct vmm_p
   add (argv, n, "local,id=shared,path=%s/shared,security_model=none", dir);
   add (argv, n, "-device");
   add (argv, n, "virtio-9p-%s,fsdev=shared,mount_tag=kuasar", bus_suffix (plan));
+}
+
+/* The pod's network: the tap QEMU inherits as KC_PASS_FD, a virtio-net NIC with the pod's MAC. */
+static void
+add_net (char **argv, int *n, const struct vmm_plan *plan)
+{
+  if (plan->net == NULL || plan->net->tap_fd < 0)
+    return;
+  add (argv, n, "-netdev");
+  add (argv, n, "tap,id=net0,fd=%d,vhost=off", KC_PASS_FD);
+  add (argv, n, "-device");
+  add (argv, n, "virtio-net-%s,netdev=net0,mac=%s", bus_suffix (plan), plan->net->mac);
+}
+
+/* The kernel command line: the base options, then what vmm-task reads (kuasar.*, docs/vmm.md). */
+static void
+add_append (char **argv, int *n, const struct vmm_plan *plan)
+{
+  const struct vmm_pod_net *net = plan->net;
+  const char *base = strcmp (plan->accel, "kvm") == 0 ? KVM_APPEND : TCG_APPEND;
+  add (argv, n, "-append");
+  if (net != NULL && net->tap_fd >= 0)
+    add (argv, n, "%s kuasar.share=%s kuasar.channel=%s kuasar.ip=%s kuasar.gw=%s kuasar.mtu=%u", base, plan->share,
+         plan->channel, net->address, net->gateway[0] ? net->gateway : "none", net->mtu);
+  else
+    add (argv, n, "%s kuasar.share=%s kuasar.channel=%s", base, plan->share, plan->channel);
 }
 
 /* microvm: virtio-mmio, no PCI/ACPI; the legacy PIT/PIC/RTC the guest's timer setup needs.
@@ -125,10 +184,10 @@ vmm_qemu_argv (const struct vmm_config *cfg, const char *qemu, const struct vmm_
   add (argv, &n, "%s", cfg->kernel);
   add (argv, &n, "-initrd");
   add (argv, &n, "%s", cfg->initrd);
-  add (argv, &n, "-append");
-  add (argv, &n, "%s kuasar.share=%s", kvm ? KVM_APPEND : TCG_APPEND, plan->share); /* read by vmm-task */
-  add_channel (argv, &n, plan, dir);
+  add_append (argv, &n, plan);
+  add_channel (argv, &n, cfg, plan, dir);
   add_share (argv, &n, cfg, plan, dir);
+  add_net (argv, &n, plan);
   add (argv, &n, "-qmp");
   add (argv, &n, "unix:%s/qmp.sock,server=on,wait=off", dir);
   add (argv, &n, "-no-reboot");

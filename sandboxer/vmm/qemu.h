@@ -2,6 +2,7 @@
 #ifndef KC_VMM_QEMU_H
 #define KC_VMM_QEMU_H
 
+#include "pod_net.h"
 #include "vmm_config.h"
 
 /* What the host resolved for one VM (vmm_plan_resolve): every field is a concrete choice, never
@@ -14,6 +15,9 @@ struct vmm_plan
   const char *share;   /* "9p" or "virtiofs" */
   const char *channel; /* "virtio-serial", "vsock" (vhost-vsock) or "hvsock" (vhost-user-vsock) */
   unsigned guest_cid;  /* vsock only: the guest's context id (>= 3) */
+  /* Per VM: the pod's network (tap on KC_PASS_FD, kuasar.ip/gw/mtu for the guest); NULL or
+     tap_fd < 0: no guest NIC. */
+  const struct vmm_pod_net *net;
 };
 
 /* share virtiofs: the vhost-user socket of the sandbox's virtiofsd, in the sandbox dir. */

@@ -7,10 +7,12 @@
 
 #include "qemu.h"
 #include "qmp.h"
+#include "vmm_channel.h"
 
 #define QMP_TIMEOUT_MS 2000
 
-static const char *const qemu_sockets[] = { "agent.sock", "stdio.sock", "qmp.sock", VMM_VIRTIOFSD_SOCKET, NULL };
+static const char *const qemu_sockets[] = { "agent.sock",          "stdio.sock",          "qmp.sock", VMM_VIRTIOFSD_SOCKET,
+                                             VMM_HVSOCK_SOCKET,     VMM_VHOST_USER_SOCKET, NULL };
 
 static void
 qmp_path (char *buf, size_t max, const char *dir)

@@ -18,10 +18,13 @@
 #include "fsutil.h"
 #include "log.h"
 #include "helper.h"
+#include "hvsock.h"
 #include "hypervisor.h"
 #include "probe.h"
+#include "pod_net.h"
 #include "shared_dir.h"
 #include "virtiofsd.h"
+#include "vmm_channel.h"
 #include "vmm_plan.h"
 
 #define READY_MARGIN_SECS 10
@@ -129,7 +132,7 @@ kill_now (struct kc_spawned *qemu)
 
 static int
 spawn_qemu (const struct kc_backend_ctx *ctx, const struct kc_sandbox_record *rec, const char *dir,
-            struct kc_spawned *out, kc_error_t *err)
+            const struct vmm_plan *vm_plan, struct kc_spawned *out, kc_error_t *err)
 {
   const struct vmm_config *cfg = vmm_config_get ();
   cleanup_free char *log_path = NULL;
@@ -148,11 +151,23 @@ spawn_qemu (const struct kc_backend_ctx *ctx, const struct kc_sandbox_record *re
                           cfg->kernel);
   if (asprintf (&log_path, "%s/qemu.log", dir) < 0)
     return kc_error (err, ENOMEM, "asprintf");
-  char **argv = hv->build_argv (&sized, cfg->qemu ? cfg->qemu : ctx->tasker_path, &plan, dir);
+  struct vmm_pod_net net;
+  if (vmm_pod_net_open (rec->netns_path, &net, err) < 0)
+    return kc_error_wrap (err, "sandbox %s", rec->id);
+  if (net.tap_fd >= 0)
+    kc_log_info ("sandbox %s: guest NIC %s (%s, gateway %s, mtu %u) mirrors %s through %s in %s", rec->id, net.mac,
+                 net.address, net.gateway[0] ? net.gateway : "none", net.mtu, net.ifname, net.tap, rec->netns_path);
+  struct vmm_plan vm = *vm_plan;
+  vm.net = &net;
+  char **argv = hv->build_argv (&sized, cfg->qemu ? cfg->qemu : ctx->tasker_path, &vm, dir);
   if (argv == NULL)
-    return kc_error (err, ENOMEM, "%s argv", hv->name);
-  int ret = kc_proc_spawn (argv, log_path, out, err);
+    {
+      vmm_pod_net_close (&net);
+      return kc_error (err, ENOMEM, "%s argv", hv->name);
+    }
+  int ret = kc_proc_spawn_with_fd (argv, log_path, net.tap_fd, out, err);
   hv->free_argv (argv);
+  vmm_pod_net_close (&net); /* QEMU holds the tap now: it goes when QEMU does */
   if (ret < 0)
     return kc_error_wrap (err, "spawn qemu");
   kc_closep (&out->ready_fd); /* QEMU never writes it: readiness comes from the boot probe */
@@ -165,18 +180,25 @@ vmm_start (const struct kc_backend_ctx *ctx, struct kc_sandbox_record *rec, cons
            kc_error_t *err)
 {
   cleanup_free char *address = NULL;
+  cleanup_close int handoff = -1; /* hvsock: closed unused, its keeper stops the daemon */
   unsigned long long start_time = 0;
-  if (asprintf (&address, "ttrpc+unix://%s/agent.sock", dir) < 0)
-    return kc_error (err, ENOMEM, "asprintf");
-  if (prepare_dir (dir, err) < 0 || start_share (dir, err) < 0)
+  struct vmm_plan vm = plan;
+  if (prepare_dir (dir, err) < 0 || vmm_channel_prepare (&vm, rec->id, dir, &handoff, err) < 0)
     return -1;
-  if (spawn_qemu (ctx, rec, dir, out, err) < 0)
+  if ((address = vmm_channel_task_address (&vm, dir)) == NULL)
+    return kc_error (err, ENOMEM, "task address");
+  if (start_share (dir, err) < 0)
+    return -1;
+  if (spawn_qemu (ctx, rec, dir, &vm, out, err) < 0)
     {
       vmm_virtiofsd_kill (dir);
       return -1;
     }
   kc_proc_start_time (out->pid, &start_time, NULL);
-  if (vmm_probe_spawn (dir, out->pid, start_time, vmm_config_get ()->boot_timeout_secs, &out->ready_fd, err) < 0)
+  if ((handoff >= 0 && vmm_hvsock_handoff (steal_fd (&handoff), out->pid, start_time, err) < 0)
+      || vmm_probe_spawn (dir, address, out->pid, start_time, vmm_config_get ()->boot_timeout_secs, &out->ready_fd,
+                          err)
+             < 0)
     {
       kill_now (out);
       vmm_virtiofsd_kill (dir);
@@ -188,25 +210,16 @@ vmm_start (const struct kc_backend_ctx *ctx, struct kc_sandbox_record *rec, cons
   return 0;
 }
 
-/* <dir>/<id> of the record's task address ttrpc+unix://<dir>/<id>/agent.sock, or NULL. */
-static char *
-record_dir (const struct kc_sandbox_record *rec)
-{
-  const char *a = rec->address, *pfx = "ttrpc+unix://";
-  const char *slash = a ? strrchr (a, '/') : NULL;
-  if (a == NULL || strncmp (a, pfx, strlen (pfx)) != 0 || slash == NULL || strcmp (slash, "/agent.sock") != 0)
-    return NULL;
-  return strndup (a + strlen (pfx), (size_t) (slash - a) - strlen (pfx));
-}
-
 /* Graceful: the detached stop helper (stop.c: guest power-off when the agent port is free, else
    QMP quit, else SIGTERM); the core SIGKILLs when the Stop timeout runs out. Force: SIGKILL. */
 static int
 vmm_stop (const struct kc_backend_ctx *ctx, struct kc_sandbox_record *rec, int pidfd, int force, kc_error_t *err)
 {
-  cleanup_free char *dir = force ? NULL : record_dir (rec);
+  cleanup_free char *dir = NULL;
   cleanup_error kc_error_t herr = NULL;
-  if (dir != NULL && vmm_stop_spawn (dir, rec->pid, rec->pid_start_time, ctx->config->stop_timeout_secs, &herr) == 0)
+  if (!force && rec->address != NULL && asprintf (&dir, "%s/%s", ctx->root_dir, rec->id) >= 0
+      && vmm_stop_spawn (dir, rec->address, rec->pid, rec->pid_start_time, ctx->config->stop_timeout_secs, &herr)
+             == 0)
     return 0;
   if (herr != NULL)
     kc_log_warn ("sandbox %s: %s; signalling QEMU", rec->id, herr->msg);

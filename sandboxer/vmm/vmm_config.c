@@ -34,6 +34,7 @@ vmm_config_clear (struct vmm_config *cfg)
   free (cfg->machine);
   free (cfg->share);
   free (cfg->channel);
+  free (cfg->vhost_device_vsock);
   free (cfg->virtiofsd);
   vmm_config_init (cfg);
 }
@@ -102,6 +103,8 @@ on_key (const char *table, const char *key, const struct kc_toml_value *v, int l
     return set_choice (&c->share, key, v, line, share_choices, "auto, 9p or virtiofs", err);
   if (strcmp (key, "channel") == 0)
     return set_choice (&c->channel, key, v, line, channel_choices, "auto, virtio-serial, vsock or hvsock", err);
+  if (strcmp (key, "vhost_device_vsock") == 0)
+    return set_string (&c->vhost_device_vsock, key, v, line, err);
   if (strcmp (key, "virtiofsd") == 0)
     return set_string (&c->virtiofsd, key, v, line, err);
   if (strcmp (key, "memory_mib") == 0)
@@ -114,8 +117,8 @@ on_key (const char *table, const char *key, const struct kc_toml_value *v, int l
 }
 
 const char *const vmm_config_keys[]
-    = { "kernel",    "initrd",     "qemu",  "accel",           "machine", "share", "channel",
-        "virtiofsd", "memory_mib", "vcpus", "boot_timeout_secs", NULL };
+    = { "kernel", "initrd", "qemu", "accel", "machine", "share", "channel", "virtiofsd", "vhost_device_vsock", "memory_mib", "vcpus", "boot_timeout_secs",
+        NULL };
 
 /* The initramfs meson builds next to us (build tree), else an installed one. */
 static char *
@@ -159,6 +162,8 @@ vmm_config_load (const char *path, kc_error_t *err)
   if (config.initrd == NULL && (config.initrd = default_initrd ()) == NULL)
     return kc_error (err, ENOMEM, "initrd path");
   if (config.virtiofsd == NULL && (config.virtiofsd = strdup (VMM_DEFAULT_VIRTIOFSD)) == NULL)
+    return kc_error (err, ENOMEM, "strdup");
+  if (config.vhost_device_vsock == NULL && (config.vhost_device_vsock = strdup (VMM_DEFAULT_VHOST_VSOCK)) == NULL)
     return kc_error (err, ENOMEM, "strdup");
   char **autos[] = { &config.accel, &config.machine, &config.share, &config.channel };
   for (size_t i = 0; i < sizeof (autos) / sizeof (autos[0]); i++)

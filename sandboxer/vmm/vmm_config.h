@@ -9,6 +9,7 @@
 
 #define VMM_DEFAULT_KERNEL "/opt/kuasar-c/guest-kernel/vmlinux"
 #define VMM_DEFAULT_QEMU "qemu-system-x86_64"
+#define VMM_DEFAULT_VHOST_VSOCK "vhost-device-vsock" /* on PATH; Debian sid's package */
 #define VMM_DEFAULT_VIRTIOFSD "/usr/lib/qemu/virtiofsd" /* Debian's qemu-system-common */
 
 struct vmm_config
@@ -23,6 +24,7 @@ struct vmm_config
   char *share;   /* "auto", "9p" or "virtiofs" */
   char *channel; /* "auto", "virtio-serial", "vsock" or "hvsock" */
   char *virtiofsd; /* share virtiofs: the daemon serving <dir>/shared */
+  char *vhost_device_vsock; /* channel hvsock: the vhost-user-vsock backend (path or name on PATH) */
   unsigned boot_timeout_secs;
 };
 

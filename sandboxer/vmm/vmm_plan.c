@@ -11,13 +11,6 @@
 
 #define HELP_TIMEOUT_MS 10000
 
-static int
-unsupported (kc_error_t *err, const char *key, const char *value)
-{
-  return kc_error_code (err, KC_FAILED_PRECONDITION, "[vmm] %s = \"%s\" is not supported by this vmm-sandboxer", key,
-                        value);
-}
-
 /* auto: microvm (virtio-mmio, no PCI or ACPI: the faster boot) when this QEMU has it, else q35. */
 static int
 resolve_machine (const struct vmm_config *cfg, const struct vmm_plan_host *host, struct vmm_plan *plan, kc_error_t *err)
@@ -78,9 +71,7 @@ vmm_plan_resolve_for (const struct vmm_config *cfg, const char *accel, const str
   *plan = (struct vmm_plan){ .accel = accel, .machine = "microvm", .share = "9p", .channel = "virtio-serial" };
   if (resolve_machine (cfg, host, plan, err) < 0 || resolve_share (cfg, host, plan, err) < 0)
     return -1;
-  if (strcmp (cfg->channel, "auto") != 0 && strcmp (cfg->channel, "virtio-serial") != 0)
-    return unsupported (err, "channel", cfg->channel);
-  return 0;
+  return vmm_channel_resolve (cfg, &host->channel, plan, err);
 }
 
 int
@@ -102,4 +93,5 @@ vmm_plan_host_probe (const struct vmm_config *cfg, const char *qemu, struct vmm_
     kc_log_warn ("[vmm] %s", err->msg);
   host->machine_help = help;
   host->virtiofsd_ok = cfg->virtiofsd != NULL && access (cfg->virtiofsd, X_OK) == 0;
+  vmm_channel_host_probe (cfg, VMM_VHOST_VSOCK_DEV, &host->channel);
 }

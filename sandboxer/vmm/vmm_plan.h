@@ -5,6 +5,7 @@
 
 #include "error.h"
 #include "qemu.h"
+#include "vmm_channel.h"
 #include "vmm_config.h"
 
 /* What "auto" looks at on this host (vmm_plan_host_probe; tests fill in their own). */
@@ -12,6 +13,7 @@ struct vmm_plan_host
 {
   const char *machine_help; /* the output of `<qemu> -machine help`; NULL: QEMU could not be asked */
   int virtiofsd_ok;         /* [vmm] virtiofsd is executable */
+  struct vmm_channel_host channel; /* vhost-vsock / vhost-device-vsock (vmm_channel.h) */
 };
 
 /* Fills plan (static strings) from cfg; accel is already resolved ("kvm"/"tcg"). An explicit

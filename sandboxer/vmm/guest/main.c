@@ -11,6 +11,7 @@
 #include "channel.h"
 #include "init.h"
 #include "log.h"
+#include "net.h"
 #include "root_switch.h"
 #include "vport.h"
 
@@ -37,7 +38,7 @@ early_init (char **agent_dev, char **stdio_dev, kc_error_t *err)
     return -1;
   if (kc_init_load_modules (err) < 0)
     return -1;
-  if (kc_init_mount_shared (err) < 0)
+  if (kc_init_mount_shared (err) < 0 || kc_init_network (err) < 0)
     return -1;
   if (kc_channel_current () == KC_CHANNEL_VSOCK)
     return 0; /* no ports: kc_agent_init listens on vsock */

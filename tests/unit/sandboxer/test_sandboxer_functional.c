@@ -164,6 +164,10 @@ start (const char *id, uint32_t *pid, char *msg, size_t msg_len)
   ck_assert_uint_eq (resp->version, 2);
   ck_assert_ptr_nonnull (resp->created_at);
   ck_assert_uint_gt (resp->pid, 0);
+  snprintf (want, sizeof (want), "%s/%s", state_dir, id);
+  ck_assert_uint_eq (resp->n_labels, 1);
+  ck_assert_str_eq (resp->labels[0]->key, "kuasar.io/sandbox-dir");
+  ck_assert_str_eq (resp->labels[0]->value, want);
   if (pid)
     *pid = resp->pid;
   containerd__services__sandbox__v1__controller_start_response__free_unpacked (resp, NULL);
@@ -189,8 +193,12 @@ status (const char *id, char *state, size_t state_len, uint32_t *pid)
   ck_assert_ptr_nonnull (resp);
   snprintf (state, state_len, "%s", resp->state);
   ck_assert_str_eq (resp->sandbox_id, id);
-  ck_assert_uint_eq (resp->n_info, 1);
-  ck_assert_ptr_nonnull (strstr (resp->info[0]->value, "\"dir\""));
+  /* the sandbox dir for a vmm shim on kernel vsock, then the verbose info */
+  ck_assert_uint_eq (resp->n_info, 2);
+  ck_assert_str_eq (resp->info[0]->key, "kuasar.io/sandbox-dir");
+  ck_assert_ptr_nonnull (strstr (resp->info[0]->value, id));
+  ck_assert_str_eq (resp->info[1]->key, "info");
+  ck_assert_ptr_nonnull (strstr (resp->info[1]->value, "\"dir\""));
   if (pid)
     *pid = resp->pid;
   containerd__services__sandbox__v1__controller_status_response__free_unpacked (resp, NULL);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pod_net.h"
 #include "qemu.h"
 #include "qmp.h"
 #include "vmm_address.h"
@@ -90,6 +91,42 @@ START_TEST (argv_kvm)
   ck_assert_str_eq (arg_after (argv, "-cpu", 0), "host");
   ck_assert_ptr_null (strstr (arg_after (argv, "-append", 0), "tsc"));
   vmm_qemu_argv_free (argv);
+}
+END_TEST
+
+START_TEST (argv_pod_network)
+{
+  struct vmm_config c = sample_config ();
+  struct vmm_pod_net net = { .tap_fd = 9, .mac = "82:a2:ac:1a:45:2f", .address = "10.251.3.4/16",
+                             .gateway = "10.251.0.1", .mtu = 1450 };
+  struct vmm_plan p = tcg_plan;
+  p.net = &net;
+  char **argv = vmm_qemu_argv (&c, "qemu", &p, "/d");
+  ck_assert_ptr_nonnull (argv);
+  ck_assert_str_eq (arg_after (argv, "-netdev", 0), "tap,id=net0,fd=4,vhost=off");
+  ck_assert (has_arg (argv, "virtio-net-device,netdev=net0,mac=82:a2:ac:1a:45:2f"));
+  ck_assert_ptr_nonnull (strstr (arg_after (argv, "-append", 0), " kuasar.ip=10.251.3.4/16 kuasar.gw=10.251.0.1 kuasar.mtu=1450"));
+  vmm_qemu_argv_free (argv);
+  net.tap_fd = -1; /* no NIC: no -netdev, no kuasar.ip */
+  argv = vmm_qemu_argv (&c, "qemu", &p, "/d");
+  ck_assert_ptr_null (arg_after (argv, "-netdev", 0));
+  ck_assert_ptr_null (strstr (arg_after (argv, "-append", 0), "kuasar.ip"));
+  vmm_qemu_argv_free (argv);
+}
+END_TEST
+
+START_TEST (pod_net_route_gateway)
+{
+  const char *route = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+                      "eth0\t0000FB0A\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n"
+                      "eth0\t00000000\t0100FB0A\t0003\t0\t0\t0\t00000000\t0\t0\t0\n";
+  char gw[16];
+  ck_assert_int_eq (vmm_pod_net_route_gateway (route, "eth0", gw, sizeof (gw)), 0);
+  ck_assert_str_eq (gw, "10.251.0.1");
+  ck_assert_int_eq (vmm_pod_net_route_gateway (route, "eth1", gw, sizeof (gw)), 0);
+  ck_assert_str_eq (gw, "");
+  ck_assert_int_eq (vmm_pod_net_route_gateway ("Iface\tDestination\n", "eth0", gw, sizeof (gw)), 0);
+  ck_assert_int_eq (vmm_pod_net_route_gateway ("Iface\nbroken\n", "eth0", gw, sizeof (gw)), -1);
 }
 END_TEST
 
@@ -325,6 +362,8 @@ main (void)
 
   tcase_add_test (tc, argv_tcg);
   tcase_add_test (tc, argv_kvm);
+  tcase_add_test (tc, argv_pod_network);
+  tcase_add_test (tc, pod_net_route_gateway);
   tcase_add_test (tc, accel_auto);
   tcase_add_test (tc, config_defaults_and_values);
   tcase_add_test (tc, config_bad_values);
