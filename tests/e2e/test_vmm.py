@@ -13,6 +13,8 @@ import time
 import grpc
 import pytest
 
+from kuasar_e2e.vmm import alive, processes_of, qemu_pid_of, wait_until
+
 HANDLER = "kuasar-vmm"
 
 
@@ -36,16 +38,7 @@ def pod(vmm):
 
 
 def qemu_pids(vmm_sandboxer):
-    out = subprocess.run(["pgrep", "-f", vmm_sandboxer.dir], capture_output=True, text=True).stdout
-    pids = []
-    for pid in out.split():
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if b"qemu-system" in f.read().split(b"\0")[0]:
-                    pids.append(int(pid))
-        except OSError:
-            pass
-    return pids
+    return processes_of(vmm_sandboxer.dir, b"qemu-system")
 
 
 def test_pod_is_ready(vmm, pod, vmm_sandboxer):
@@ -75,28 +68,6 @@ def test_exec_sync_and_stop(vmm, pod):
     st = c.wait("CONTAINER_EXITED", timeout=30)
     assert st.exit_code == 137
     c.remove()
-
-
-def qemu_pid_of(vmm_sandboxer, pod_id):
-    with open(os.path.join(vmm_sandboxer.dir, pod_id, "sandbox.json")) as f:
-        return json.load(f)["pid"]
-
-
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ")[1][0] != "Z"
-    except (OSError, IndexError):
-        return False
-
-
-def wait_until(cond, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def assert_pod_gone(vmm_sandboxer, pod_id, qemu_pid):

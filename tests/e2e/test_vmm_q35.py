@@ -6,13 +6,14 @@ Covers: pod ready (q35 QEMU + its virtiofsd), a container's echo in the log and 
 (its rootfs is mounted by the shim after virtiofsd started), ExecSync, a sandboxer kill -9 and
 restart, a QEMU kill -9 (virtiofsd follows it), and that stop+remove leave no QEMU, virtiofsd,
 socket, mount or dir."""
-import json
 import os
 import signal
 import time
 
 import grpc
 import pytest
+
+from kuasar_e2e.vmm import alive, cmdline, processes_of, qemu_pid_of, wait_until
 
 HANDLER = "kuasar-vmm"
 VMM_CONFIG = 'machine = "q35"\nshare = "virtiofs"\n'
@@ -37,55 +38,13 @@ def pod(vmm):
         pass
 
 
-def cmdline(pid):
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read().split(b"\0")
-    except OSError:
-        return []
-
-
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ")[1][0] != "Z"
-    except (OSError, IndexError):
-        return False
-
-
-def processes_of(dir_, binary_part):
-    """Live pids whose argv[0] contains binary_part and whose argv mentions dir_."""
-    found = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        argv = cmdline(pid)
-        if argv and binary_part in argv[0] and any(dir_.encode() in a for a in argv) and alive(pid):
-            found.append(int(pid))
-    return found
-
-
 def sandbox_dir(vmm_sandboxer, pod_id):
     return os.path.join(vmm_sandboxer.dir, pod_id)
-
-
-def qemu_pid_of(vmm_sandboxer, pod_id):
-    with open(os.path.join(sandbox_dir(vmm_sandboxer, pod_id), "sandbox.json")) as f:
-        return json.load(f)["pid"]
 
 
 def virtiofsd_pid_of(vmm_sandboxer, pod_id):
     with open(os.path.join(sandbox_dir(vmm_sandboxer, pod_id), "virtiofsd.pid")) as f:
         return int(f.read().split()[0])
-
-
-def wait_until(cond, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def assert_pod_gone(vmm_sandboxer, pod_id, qemu_pid, virtiofsd_pid):

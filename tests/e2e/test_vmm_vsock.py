@@ -4,14 +4,14 @@ stdio through the guest's vsock stdio port, exec, a sandboxer kill -9 + restart,
 and nothing left behind (no QEMU, no vhost-device-vsock, no socket or dir).
 
 Kernel vhost-vsock (channel = "vsock") needs /dev/vhost-vsock, absent here: unit-tested only."""
-import json
 import os
 import shutil
 import signal
-import subprocess
 import time
 
 import pytest
+
+from kuasar_e2e.vmm import alive, processes_of, record, wait_until
 
 HANDLER = "kuasar-vmm"
 
@@ -42,38 +42,7 @@ def pod(vmm):
 
 def procs(sb, name):
     """pids of processes named name whose command line mentions the sandboxer's dir."""
-    out = subprocess.run(["pgrep", "-f", sb.dir], capture_output=True, text=True).stdout
-    pids = []
-    for pid in out.split():
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if name in os.path.basename(f.read().split(b"\0")[0]):
-                    pids.append(int(pid))
-        except OSError:
-            pass
-    return pids
-
-
-def record(sb, pod_id):
-    with open(os.path.join(sb.dir, pod_id, "sandbox.json")) as f:
-        return json.load(f)
-
-
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ")[1][0] != "Z"
-    except (OSError, IndexError):
-        return False
-
-
-def wait_until(cond, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+    return processes_of(sb.dir, name)
 
 
 def assert_nothing_left(sb, pod_id):

@@ -119,6 +119,18 @@ port_disconnected (kc_vport *p)
     poll_arm (p);
 }
 
+/* A host is on the other end (port: no more POLLHUP; listener: a new connection). */
+static void
+host_attached (kc_vport *p)
+{
+  p->connected = 1;
+  if (!p->read_paused)
+    event_add (p->rd, NULL);
+  kc_log_info ("host attached to %s", p->path);
+  if (p->ops->connected != NULL)
+    p->ops->connected (p->userdata);
+}
+
 static void
 on_poll_timer (evutil_socket_t fd, short what, void *arg)
 {
@@ -130,12 +142,7 @@ on_poll_timer (evutil_socket_t fd, short what, void *arg)
       poll_arm (p);
       return;
     }
-  p->connected = 1;
-  if (!p->read_paused)
-    event_add (p->rd, NULL);
-  kc_log_info ("host attached to %s", p->path);
-  if (p->ops->connected != NULL)
-    p->ops->connected (p->userdata);
+  host_attached (p);
 }
 
 static void
@@ -198,12 +205,7 @@ on_accept (evutil_socket_t fd, short what, void *arg)
       p->fd = -1;
       return;
     }
-  p->connected = 1;
-  if (!p->read_paused)
-    event_add (p->rd, NULL);
-  kc_log_info ("host attached to %s", p->path);
-  if (p->ops->connected != NULL)
-    p->ops->connected (p->userdata);
+  host_attached (p);
 }
 
 static kc_vport *

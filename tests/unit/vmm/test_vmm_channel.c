@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "argv_check.h"
 #include "qemu.h"
 #include "ttrpc/ttrpc.h"
 #include "vmm_address.h"
@@ -27,24 +28,6 @@ sample_config (void)
   c.initrd = (char *) "/i/guest.initrd";
   c.memory_mib = 384;
   return c;
-}
-
-static int
-has_arg (char **argv, const char *arg)
-{
-  for (int i = 0; argv[i]; i++)
-    if (strcmp (argv[i], arg) == 0)
-      return 1;
-  return 0;
-}
-
-static const char *
-arg_after (char **argv, const char *flag, int nth)
-{
-  for (int i = 0; argv[i] && argv[i + 1]; i++)
-    if (strcmp (argv[i], flag) == 0 && nth-- == 0)
-      return argv[i + 1];
-  return NULL;
 }
 
 START_TEST (argv_hvsock)

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "argv_check.h"
 #include "pod_net.h"
 #include "qemu.h"
 #include "qmp.h"
@@ -34,25 +35,6 @@ static const struct vmm_plan tcg_plan
     = { .accel = "tcg", .machine = "microvm", .share = "9p", .channel = "virtio-serial" };
 static const struct vmm_plan kvm_plan
     = { .accel = "kvm", .machine = "microvm", .share = "9p", .channel = "virtio-serial" };
-
-/* The argument after flag (the first occurrence at or after from), or NULL. */
-static const char *
-arg_after (char **argv, const char *flag, int nth)
-{
-  for (int i = 0; argv[i] && argv[i + 1]; i++)
-    if (strcmp (argv[i], flag) == 0 && nth-- == 0)
-      return argv[i + 1];
-  return NULL;
-}
-
-static int
-has_arg (char **argv, const char *arg)
-{
-  for (int i = 0; argv[i]; i++)
-    if (strcmp (argv[i], arg) == 0)
-      return 1;
-  return 0;
-}
 
 START_TEST (argv_tcg)
 {

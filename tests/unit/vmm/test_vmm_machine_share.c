@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "argv_check.h"
 #include "machine_help.h"
 #include "qemu.h"
 #include "virtiofsd.h"
@@ -42,24 +43,6 @@ config_with (const char *machine, const char *share)
   c.channel = (char *) "auto";
   c.virtiofsd = (char *) "/usr/lib/qemu/virtiofsd";
   return c;
-}
-
-static const char *
-arg_after (char **argv, const char *flag, int nth)
-{
-  for (int i = 0; argv[i] && argv[i + 1]; i++)
-    if (strcmp (argv[i], flag) == 0 && nth-- == 0)
-      return argv[i + 1];
-  return NULL;
-}
-
-static int
-has_arg (char **argv, const char *arg)
-{
-  for (int i = 0; argv[i]; i++)
-    if (strcmp (argv[i], arg) == 0)
-      return 1;
-  return 0;
 }
 
 static int
