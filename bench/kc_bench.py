@@ -240,7 +240,7 @@ class Bench:
             nproc += len(pids)
         ids = set(pod_ids)
         found = set()
-        for pid, (_pp, argv) in procs.items():
+        for pid, (ppid, argv) in procs.items():
             if not argv:
                 continue
             exe = os.path.basename(argv[0])
@@ -249,7 +249,10 @@ class Bench:
                 if exe == "containerd-shim-kuasar-wasm-v2" and pid_id in ids:
                     add("shim", [pid])
                     found.add(("shim", pid_id))
-                elif exe == "kuasar-wasm-tasker" and self._arg(argv, "--id") in ids:
+                # A container/exec is a fork of the tasker with the same argv: count it once, under
+                # containers (as its parent's descendant), not as a second tasker.
+                elif (exe == "kuasar-wasm-tasker" and self._arg(argv, "--id") in ids
+                      and procs.get(ppid, (0, []))[1] != argv):
                     add("tasker", [pid])
                     add("containers", self._descendants(procs, pid))
                     found.add(("tasker", self._arg(argv, "--id")))
