@@ -1,6 +1,8 @@
-"""kuasar-vmm pods through a private containerd 1.7: containerd -> containerd-shim-kuasar-vmm-v2 ->
-vmm-sandboxer -> QEMU micro-VM (TCG here) -> vmm-task. Host-network pods, and one with a pod network
-(the guest's NIC mirrors the CNI's interface).
+"""kuasar-vmm pods through a private containerd 1.7 (sandbox_mode = "shim") or 2.x (sandboxer = "shim":
+JSON v3 start, Task v3), as KC_E2E_CONTAINERD selects: containerd -> containerd-shim-kuasar-vmm-v2 ->
+vmm-sandboxer -> QEMU micro-VM (TCG here) -> vmm-task. Host-network pods on 1.7 (pods in a CNI netns on
+2.x, where 2.1 panics on host-network shim-sandboxer pods), and one with a pod network on both (the
+guest's NIC mirrors the CNI's interface).
 
 Needs scripts/setup-vmm.sh (guest kernel) and, in $KC_BUILD_DIR, shim/containerd-shim-kuasar-vmm-v2,
 sandboxer/vmm/vmm-sandboxer and sandboxer/vmm/guest/kuasar-guest.initrd."""
@@ -13,21 +15,21 @@ import time
 import grpc
 import pytest
 
-from kuasar_e2e.vmm import alive, processes_of, qemu_pid_of, wait_until
+from kuasar_e2e.vmm import alive, host_network, processes_of, qemu_pid_of, wait_until
 
 HANDLER = "kuasar-vmm"
 
 
 @pytest.fixture(scope="module")
-def vmm(vmm_sandboxer, containerd17):
-    containerd17.require_kuasar("vmm")
-    return containerd17
+def vmm(vmm_sandboxer, containerd):
+    containerd.require_kuasar("vmm")
+    return containerd
 
 
 @pytest.fixture(scope="module")
 def pod(vmm):
     t0 = time.monotonic()
-    p = vmm.cri.run_pod("vmm-main", runtime_handler=HANDLER, host_network=True)
+    p = vmm.cri.run_pod("vmm-main", runtime_handler=HANDLER, host_network=host_network(vmm))
     print(f"RunPodSandbox -> READY: {time.monotonic() - t0:.2f} s")
     yield p
     try:
@@ -95,7 +97,7 @@ def test_sandboxer_kill9_and_restart_keeps_pod(vmm, pod, vmm_sandboxer):
 
 
 def test_qemu_kill9_pod_notready_then_removed(vmm, vmm_sandboxer):
-    p = vmm.cri.run_pod("vmm-qkill", runtime_handler=HANDLER, host_network=True)
+    p = vmm.cri.run_pod("vmm-qkill", runtime_handler=HANDLER, host_network=host_network(vmm))
     c = p.create_container("victim", vmm.images["busybox"], command=["sleep", "1000"]).start()
     c.wait("CONTAINER_RUNNING", timeout=60)
     qemu = qemu_pid_of(vmm_sandboxer, p.id)

@@ -51,3 +51,9 @@ def wait_until(cond, timeout, what):
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def host_network(containerd):
+    """Host-network pods on 1.7; a CNI netns on 2.x, where containerd 2.1 panics on a hostNetwork pod
+    with a shim sandboxer (upstream bug). The VM then gets the pod network (pod_net.c)."""
+    return containerd.flavor == "1.7"
