@@ -25,8 +25,9 @@ struct kc_backend
   const char *tasker_name;    /* "kuasar-wasm-tasker" */
   /* Keys of the config table `name` that the backend parses itself (NULL-terminated, optional). */
   const char *const *config_keys;
-  /* Parent of the pod cgroups its taskers make, "<parent>/<sandbox-id>" under every hierarchy,
-     when the CRI gave none ("kuasar-wasm"). NULL: no pod cgroup, Metrics is UNIMPLEMENTED. */
+  /* Parent of the pod cgroups its taskers (wasm) or the backend itself (vmm: pod_cgroup.h) make,
+     "<parent>/<sandbox-id>" under every hierarchy, when the CRI gave none ("kuasar-wasm"). NULL:
+     no pod cgroup, Metrics is UNIMPLEMENTED. */
   const char *cgroup_parent;
   /* How long Start waits for `ready\n` on the tasker's ready fd; read once per Start, after
      init (optional: NULL means KC_READY_TIMEOUT_SECS). A slow booter (a VM) sizes it from its

@@ -16,9 +16,16 @@
 
 /* Only async-signal-safe calls from here on: the parent may have other threads. */
 static void __attribute__ ((noreturn)) child_exec (char *const argv[], int null_fd, int log_fd, int ready_wr,
-                                                   int pass_fd)
+                                                   int pass_fd, const struct kc_pod_cgroup_join *join)
 {
   sigset_t all;
+  if (join != NULL && kc_pod_cgroup_join_self (join) < 0)
+    {
+      static const char msg[] = "kuasar sandboxer: joining the pod cgroup failed\n";
+      ssize_t ignored = write (log_fd, msg, sizeof (msg) - 1);
+      (void) ignored;
+      _exit (127);
+    }
   sigemptyset (&all);
   sigprocmask (SIG_SETMASK, &all, NULL);
   for (int sig = 1; sig < NSIG; sig++)
@@ -61,6 +68,13 @@ int
 kc_proc_spawn_with_fd (char *const argv[], const char *log_path, int pass_fd, struct kc_spawned *out,
                        kc_error_t *err)
 {
+  return kc_proc_spawn_in_cgroup (argv, log_path, pass_fd, NULL, out, err);
+}
+
+int
+kc_proc_spawn_in_cgroup (char *const argv[], const char *log_path, int pass_fd,
+                         const struct kc_pod_cgroup_join *join, struct kc_spawned *out, kc_error_t *err)
+{
   int pipefd[2];
   /* Not NOT_FOUND (that would read as an unknown sandbox): the host lacks the tasker. */
   if (access (argv[0], X_OK) < 0)
@@ -84,7 +98,7 @@ kc_proc_spawn_with_fd (char *const argv[], const char *log_path, int pass_fd, st
   if (pid < 0)
     return kc_error (err, errno, "fork");
   if (pid == 0)
-    child_exec (argv, null_fd, log_fd, ready_wr, pass);
+    child_exec (argv, null_fd, log_fd, ready_wr, pass, join);
   int pidfd = pidfd_open (pid, 0);
   if (pidfd < 0)
     {

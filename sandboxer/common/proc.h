@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "pod_cgroup.h"
 
 /* The fd number the child sees its ready pipe on (passed as --ready-fd). */
 #define KC_READY_FD     3
@@ -28,6 +29,10 @@ int kc_proc_spawn (char *const argv[], const char *log_path, struct kc_spawned *
 /* The same, handing pass_fd (when >= 0) to the child as KC_PASS_FD (a tap device for QEMU). */
 int kc_proc_spawn_with_fd (char *const argv[], const char *log_path, int pass_fd, struct kc_spawned *out,
                            kc_error_t *err);
+/* The same, the child joining the pod cgroup (when join is not NULL) before anything else, so
+   all it ever allocates is charged there; a failed join fails its exec (status 127, logged). */
+int kc_proc_spawn_in_cgroup (char *const argv[], const char *log_path, int pass_fd,
+                             const struct kc_pod_cgroup_join *join, struct kc_spawned *out, kc_error_t *err);
 /* Field 22 of /proc/<pid>/stat (start time in clock ticks since boot). NOT_FOUND when gone. */
 int kc_proc_start_time (pid_t pid, unsigned long long *start_time, kc_error_t *err);
 /* A pidfd for pid, verified to still be the process that started at start_time

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "pod_cgroup.h"
 
 #define VMM_STOP_FLAG "--stop-helper"
 
@@ -15,6 +16,9 @@
 int vmm_helper_spawn (char *const argv[], const char *log_path, int ready_w, kc_error_t *err);
 /* The same, with the helper's pid in *helper_pid (not our child: poll it through a pidfd). */
 int vmm_helper_spawn_pid (char *const argv[], const char *log_path, int ready_w, pid_t *helper_pid, kc_error_t *err);
+/* The same, the helper joining the pod cgroup first (join may be NULL): a per-pod daemon. */
+int vmm_helper_spawn_in_cgroup (char *const argv[], const char *log_path, int ready_w,
+                                const struct kc_pod_cgroup_join *join, pid_t *helper_pid, kc_error_t *err);
 /* This executable's path (readlink /proc/self/exe) in buf. */
 int vmm_helper_self (char *buf, size_t max, kc_error_t *err);
 

@@ -13,9 +13,17 @@
 #include "proc.h"
 
 /* In the grandchild: only async-signal-safe calls. */
-static void __attribute__ ((noreturn)) exec_helper (char *const argv[], int null_fd, int log_fd, int ready_w)
+static void __attribute__ ((noreturn))
+exec_helper (char *const argv[], int null_fd, int log_fd, int ready_w, const struct kc_pod_cgroup_join *join)
 {
   sigset_t none;
+  if (join != NULL && kc_pod_cgroup_join_self (join) < 0)
+    {
+      static const char msg[] = "vmm-sandboxer: joining the pod cgroup failed\n";
+      ssize_t ignored = write (log_fd, msg, sizeof (msg) - 1);
+      (void) ignored;
+      _exit (125);
+    }
   int n = fcntl (null_fd, F_DUPFD_CLOEXEC, 10), l = fcntl (log_fd, F_DUPFD_CLOEXEC, 10);
   int r = ready_w >= 0 ? fcntl (ready_w, F_DUPFD_CLOEXEC, 10) : -1;
   if (n < 0 || l < 0 || dup2 (n, 0) < 0 || dup2 (l, 1) < 0 || dup2 (l, 2) < 0)
@@ -30,12 +38,13 @@ static void __attribute__ ((noreturn)) exec_helper (char *const argv[], int null
 }
 
 /* In the intermediate child: the grandchild's pid goes up pid_w (when asked for). */
-static void __attribute__ ((noreturn)) fork_helper (char *const argv[], int null_fd, int log_fd, int ready_w, int pid_w)
+static void __attribute__ ((noreturn))
+fork_helper (char *const argv[], int null_fd, int log_fd, int ready_w, int pid_w, const struct kc_pod_cgroup_join *join)
 {
   setsid ();
   pid_t grandchild = fork ();
   if (grandchild == 0)
-    exec_helper (argv, null_fd, log_fd, ready_w);
+    exec_helper (argv, null_fd, log_fd, ready_w, join);
   if (grandchild > 0 && pid_w >= 0 && write (pid_w, &grandchild, sizeof (grandchild)) != sizeof (grandchild))
     _exit (1);
   _exit (grandchild < 0 ? 1 : 0);
@@ -43,6 +52,13 @@ static void __attribute__ ((noreturn)) fork_helper (char *const argv[], int null
 
 int
 vmm_helper_spawn_pid (char *const argv[], const char *log_path, int ready_w, pid_t *helper_pid, kc_error_t *err)
+{
+  return vmm_helper_spawn_in_cgroup (argv, log_path, ready_w, NULL, helper_pid, err);
+}
+
+int
+vmm_helper_spawn_in_cgroup (char *const argv[], const char *log_path, int ready_w,
+                            const struct kc_pod_cgroup_join *join, pid_t *helper_pid, kc_error_t *err)
 {
   int status, p[2] = { -1, -1 };
   cleanup_close int null_fd = open ("/dev/null", O_RDWR | O_CLOEXEC);
@@ -54,7 +70,7 @@ vmm_helper_spawn_pid (char *const argv[], const char *log_path, int ready_w, pid
   cleanup_close int pid_r = p[0];
   pid_t pid = fork ();
   if (pid == 0)
-    fork_helper (argv, null_fd, log_fd, ready_w, p[1]);
+    fork_helper (argv, null_fd, log_fd, ready_w, p[1], join);
   if (p[1] >= 0)
     close (p[1]);
   if (pid < 0)

@@ -25,7 +25,8 @@
 #define TERM_GRACE_MS   1000
 
 int
-vmm_hvsock_start (const char *dir, const char *binary, int timeout_ms, int *handoff_fd, kc_error_t *err)
+vmm_hvsock_start (const char *dir, const char *binary, int timeout_ms, const struct kc_pod_cgroup_join *cgroup,
+                  int *handoff_fd, kc_error_t *err)
 {
   char self[PATH_MAX], log_path[PATH_MAX], sock[PATH_MAX];
   struct timespec tick = { 0, 5 * 1000 * 1000 };
@@ -39,7 +40,7 @@ vmm_hvsock_start (const char *dir, const char *binary, int timeout_ms, int *hand
   if (pipe2 (p, O_CLOEXEC) < 0)
     return kc_error (err, errno, "hvsock keeper pipe");
   /* The keeper reads the handoff on its fd 3 (KC_READY_FD): pass the read end there. */
-  int ret = vmm_helper_spawn (argv, log_path, p[0], err);
+  int ret = vmm_helper_spawn_in_cgroup (argv, log_path, p[0], cgroup, NULL, err);
   close (p[0]);
   if (ret < 0)
     {

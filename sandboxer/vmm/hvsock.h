@@ -11,14 +11,16 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "pod_cgroup.h"
 
 #define VMM_HVSOCK_FLAG "--hvsock-keeper"
 
 /* Starts the keeper and daemon for sandbox_dir and waits (up to timeout_ms) for the daemon's
    vhost-user socket, which QEMU connects to at startup. *handoff_fd: give it to
-   vmm_hvsock_handoff once QEMU runs, or close it (the keeper then stops the daemon). */
-int vmm_hvsock_start (const char *sandbox_dir, const char *binary, int timeout_ms, int *handoff_fd,
-                      kc_error_t *err);
+   vmm_hvsock_handoff once QEMU runs, or close it (the keeper then stops the daemon). The keeper
+   joins cgroup (may be NULL: the pod cgroup) before exec; the daemon, its child, inherits it. */
+int vmm_hvsock_start (const char *sandbox_dir, const char *binary, int timeout_ms,
+                      const struct kc_pod_cgroup_join *cgroup, int *handoff_fd, kc_error_t *err);
 /* Tells the keeper QEMU's pid and start time; closes handoff_fd. */
 int vmm_hvsock_handoff (int handoff_fd, pid_t qemu, unsigned long long start_time, kc_error_t *err);
 /* main() of `vmm-sandboxer --hvsock-keeper <sandbox-dir> <binary>`: the handoff pipe on fd 3. */

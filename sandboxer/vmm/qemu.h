@@ -2,6 +2,7 @@
 #ifndef KC_VMM_QEMU_H
 #define KC_VMM_QEMU_H
 
+#include "pod_cgroup.h"
 #include "pod_net.h"
 #include "vmm_config.h"
 
@@ -18,6 +19,8 @@ struct vmm_plan
   /* Per VM: the pod's network (tap on KC_PASS_FD, kuasar.ip/gw/mtu for the guest); NULL or
      tap_fd < 0: no guest NIC. */
   const struct vmm_pod_net *net;
+  /* Per VM: the pod cgroup QEMU and its daemons join before exec; NULL: none. */
+  const struct kc_pod_cgroup_join *cgroup;
 };
 
 /* share virtiofs: the vhost-user socket of the sandbox's virtiofsd, in the sandbox dir. */

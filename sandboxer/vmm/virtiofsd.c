@@ -134,7 +134,8 @@ listen_socket (const char *dir, kc_error_t *err)
 }
 
 int
-vmm_virtiofsd_start (const char *binary, const char *dir, int timeout_ms, kc_error_t *err)
+vmm_virtiofsd_start (const char *binary, const char *dir, int timeout_ms, const struct kc_pod_cgroup_join *cgroup,
+                     kc_error_t *err)
 {
   char log[4096];
   pid_t pid;
@@ -146,7 +147,7 @@ vmm_virtiofsd_start (const char *binary, const char *dir, int timeout_ms, kc_err
     return kc_error (err, ENOMEM, "virtiofsd argv");
   snprintf (log, sizeof (log), "%s/%s", dir, VMM_VIRTIOFSD_LOG);
   cleanup_close int sock = listen_socket (dir, err);
-  int ret = sock < 0 ? -1 : vmm_helper_spawn_pid (argv, log, sock, &pid, err);
+  int ret = sock < 0 ? -1 : vmm_helper_spawn_in_cgroup (argv, log, sock, cgroup, &pid, err);
   vmm_qemu_argv_free (argv);
   if (ret < 0)
     return kc_error_wrap (err, "spawn virtiofsd");

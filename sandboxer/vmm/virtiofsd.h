@@ -4,6 +4,7 @@
 #define KC_VMM_VIRTIOFSD_H
 
 #include "error.h"
+#include "pod_cgroup.h"
 
 #define VMM_VIRTIOFSD_LOG "virtiofsd.log"
 #define VMM_VIRTIOFSD_PID "virtiofsd.pid"
@@ -13,8 +14,10 @@ char **vmm_virtiofsd_argv (const char *binary, const char *sandbox_dir);
 /* Listens on <dir>/fs.sock and starts virtiofsd on it, detached (own session, not our
    child: it outlives a sandboxer crash and exits by itself when QEMU disconnects), output
    appended to <dir>/virtiofsd.log, pid and start time in <dir>/virtiofsd.pid; returns once it
-   waits for QEMU. An exit, or no readiness within timeout_ms, is an error quoting its log. */
-int vmm_virtiofsd_start (const char *binary, const char *sandbox_dir, int timeout_ms, kc_error_t *err);
+   waits for QEMU. An exit, or no readiness within timeout_ms, is an error quoting its log.
+   cgroup (may be NULL): the pod cgroup it joins before exec. */
+int vmm_virtiofsd_start (const char *binary, const char *sandbox_dir, int timeout_ms,
+                         const struct kc_pod_cgroup_join *cgroup, kc_error_t *err);
 /* Kills the virtiofsd of <dir>/virtiofsd.pid if it still runs (QEMU is gone or never came) and
    waits briefly for it to exit. Returns 1 when one was killed, else 0. */
 int vmm_virtiofsd_kill (const char *sandbox_dir);

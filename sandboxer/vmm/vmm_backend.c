@@ -1,6 +1,8 @@
 /* vmm backend hooks: boot the VM (hypervisor driver, QEMU) with a detached boot probe as the
    readiness signal, stop it through the stop helper (guest power-off / QMP quit; the core
-   SIGKILLs after the timeout), unmount what a shim left in the shared dir. */
+   SIGKILLs after the timeout), unmount what a shim left in the shared dir. QEMU and its per-pod
+   daemons (virtiofsd, the hvsock keeper and vhost-device-vsock) run in the pod cgroup
+   "<CRI cgroup_parent or kuasar-vmm>/<id>", which Controller.Metrics reads. */
 #include "vmm_backend.h"
 
 #include <errno.h>
@@ -20,15 +22,20 @@
 #include "helper.h"
 #include "hvsock.h"
 #include "hypervisor.h"
+#include "pod_cgroup.h"
 #include "probe.h"
 #include "pod_net.h"
 #include "shared_dir.h"
+#include "sandboxer.h"
 #include "virtiofsd.h"
 #include "vmm_channel.h"
 #include "vmm_plan.h"
 
 #define READY_MARGIN_SECS 10
 #define VIRTIOFSD_START_TIMEOUT_MS 10000
+#define VMM_CGROUP_PARENT "kuasar-vmm" /* the pod cgroup's parent when the CRI gave none */
+/* The hvsock keeper needs a moment after QEMU to stop its daemon and remove the sockets. */
+#define POD_CGROUP_GRACE_MS 1500
 
 static const struct kc_hypervisor *hv = &vmm_hypervisor_qemu;
 static struct vmm_plan plan; /* resolved once at init */
@@ -113,12 +120,36 @@ prepare_dir (const char *dir, kc_error_t *err)
 /* share virtiofs: its virtiofsd must listen before QEMU connects. One left by an earlier run of
    this dir (its QEMU never connected) goes first. */
 static int
-start_share (const char *dir, kc_error_t *err)
+start_share (const char *dir, const struct kc_pod_cgroup_join *cgroup, kc_error_t *err)
 {
   if (strcmp (plan.share, "virtiofs") != 0)
     return 0;
   vmm_virtiofsd_kill (dir);
-  return vmm_virtiofsd_start (vmm_config_get ()->virtiofsd, dir, VIRTIOFSD_START_TIMEOUT_MS, err);
+  return vmm_virtiofsd_start (vmm_config_get ()->virtiofsd, dir, VIRTIOFSD_START_TIMEOUT_MS, cgroup, err);
+}
+
+/* The pod cgroup, made before anything of the pod runs (QEMU is charged from its first page);
+   kubelet limits its parent, we set nothing. */
+static int
+open_pod_cgroup (const struct kc_sandbox_record *rec, struct kc_pod_cgroup_join *join, kc_error_t *err)
+{
+  cleanup_free char *rel = kc_pod_cgroup_rel (VMM_CGROUP_PARENT, rec);
+  if (rel == NULL)
+    return kc_error (err, ENOMEM, "pod cgroup");
+  if (kc_pod_cgroup_create (KC_CGROUP_ROOT, rel, join, err) < 0)
+    return kc_error_wrap (err, "sandbox %s", rec->id);
+  kc_log_debug ("sandbox %s: pod cgroup %s (%zu hierarchies)", rec->id, rel, join->n);
+  return 0;
+}
+
+/* After the pod's processes: whatever is still in the cgroup goes, then the directories. */
+static void
+remove_pod_cgroup (const struct kc_sandbox_record *rec)
+{
+  cleanup_free char *rel = kc_pod_cgroup_rel (VMM_CGROUP_PARENT, rec);
+  int killed = rel != NULL ? kc_pod_cgroup_remove (KC_CGROUP_ROOT, rel, POD_CGROUP_GRACE_MS) : 0;
+  if (killed > 0)
+    kc_log_warn ("sandbox %s: killed %d process(es) left in the pod cgroup", rec->id, killed);
 }
 
 static void
@@ -165,7 +196,7 @@ spawn_qemu (const struct kc_backend_ctx *ctx, const struct kc_sandbox_record *re
       vmm_pod_net_close (&net);
       return kc_error (err, ENOMEM, "%s argv", hv->name);
     }
-  int ret = kc_proc_spawn_with_fd (argv, log_path, net.tap_fd, out, err);
+  int ret = kc_proc_spawn_in_cgroup (argv, log_path, net.tap_fd, vm_plan->cgroup, out, err);
   hv->free_argv (argv);
   vmm_pod_net_close (&net); /* QEMU holds the tap now: it goes when QEMU does */
   if (ret < 0)
@@ -183,15 +214,26 @@ vmm_start (const struct kc_backend_ctx *ctx, struct kc_sandbox_record *rec, cons
   cleanup_close int handoff = -1; /* hvsock: closed unused, its keeper stops the daemon */
   unsigned long long start_time = 0;
   struct vmm_plan vm = plan;
-  if (prepare_dir (dir, err) < 0 || vmm_channel_prepare (&vm, rec->id, dir, &handoff, err) < 0)
+  struct kc_pod_cgroup_join cgroup = { .n = 0 };
+  if (prepare_dir (dir, err) < 0 || open_pod_cgroup (rec, &cgroup, err) < 0)
     return -1;
-  if ((address = vmm_channel_task_address (&vm, dir)) == NULL)
-    return kc_error (err, ENOMEM, "task address");
-  if (start_share (dir, err) < 0)
-    return -1;
-  if (spawn_qemu (ctx, rec, dir, &vm, out, err) < 0)
+  vm.cgroup = &cgroup;
+  int ret = vmm_channel_prepare (&vm, rec->id, dir, &handoff, err);
+  if (ret == 0 && (address = vmm_channel_task_address (&vm, dir)) == NULL)
+    ret = kc_error (err, ENOMEM, "task address");
+  if (ret == 0)
+    ret = start_share (dir, &cgroup, err);
+  if (ret == 0 && spawn_qemu (ctx, rec, dir, &vm, out, err) < 0)
     {
       vmm_virtiofsd_kill (dir);
+      ret = -1;
+    }
+  kc_pod_cgroup_join_close (&cgroup);
+  if (ret < 0)
+    {
+      kc_closep (&handoff); /* the keeper, if any, stops its daemon and leaves the cgroup */
+      handoff = -1;
+      remove_pod_cgroup (rec);
       return -1;
     }
   kc_proc_start_time (out->pid, &start_time, NULL);
@@ -202,6 +244,7 @@ vmm_start (const struct kc_backend_ctx *ctx, struct kc_sandbox_record *rec, cons
     {
       kill_now (out);
       vmm_virtiofsd_kill (dir);
+      remove_pod_cgroup (rec);
       return -1;
     }
   free (rec->address);
@@ -229,7 +272,8 @@ vmm_stop (const struct kc_backend_ctx *ctx, struct kc_sandbox_record *rec, int p
 }
 
 /* QEMU is gone (exit observed, found dead at recovery, before removal): unmount the rootfs
-   mounts a shim left in <dir>/shared (its Delete never came, or was refused by a dead guest). */
+   mounts a shim left in <dir>/shared (its Delete never came, or was refused by a dead guest),
+   then remove the pod cgroup (with any daemon still in it). */
 static void
 vmm_reclaim (const struct kc_backend_ctx *ctx, const struct kc_sandbox_record *rec, const char *dir)
 {
@@ -239,6 +283,7 @@ vmm_reclaim (const struct kc_backend_ctx *ctx, const struct kc_sandbox_record *r
   int n = vmm_shared_dir_unmount_all (dir);
   if (n > 0)
     kc_log_warn ("sandbox %s: unmounted %d rootfs left in the shared dir", rec->id, n);
+  remove_pod_cgroup (rec);
 }
 
 const struct kc_backend kc_vmm_backend = {
@@ -248,6 +293,7 @@ const struct kc_backend kc_vmm_backend = {
   .default_config = "/etc/kuasar/vmm-sandboxer.toml",
   .tasker_name = "qemu-system-x86_64",
   .config_keys = vmm_config_keys,
+  .cgroup_parent = VMM_CGROUP_PARENT,
   .ready_timeout_secs = vmm_ready_timeout_secs,
   .init = vmm_init,
   .start = vmm_start,

@@ -146,7 +146,7 @@ vmm_channel_prepare (struct vmm_plan *vm, const char *id, const char *dir, int *
       kc_log_info ("sandbox %s: guest CID %u", id, vm->guest_cid);
     }
   else if (strcmp (vm->channel, "hvsock") == 0
-           && vmm_hvsock_start (dir, cfg->vhost_device_vsock, VMM_HVSOCK_START_MS, handoff_fd, err) < 0)
+           && vmm_hvsock_start (dir, cfg->vhost_device_vsock, VMM_HVSOCK_START_MS, vm->cgroup, handoff_fd, err) < 0)
     return kc_error_wrap (err, "sandbox %s", id);
   return 0;
 }

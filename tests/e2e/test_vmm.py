@@ -16,6 +16,8 @@ import grpc
 import pytest
 
 from kuasar_e2e.vmm import alive, host_network, processes_of, qemu_pid_of, wait_until
+from kuasar_e2e.metrics import METRICS_TYPE, cgroups_of, controller_metrics, in_pod_cgroup, pod_cgroup_dirs, pod_cgroup_rel
+from kuasar_e2e.vmm import record
 
 HANDLER = "kuasar-vmm"
 
@@ -165,6 +167,62 @@ def test_pod_network_reaches_the_guest(vmm, vmm_sandboxer, tmp_path):
             server.kill()
             server.wait()
         subprocess.run(["ip", "netns", "del", peer], capture_output=True)
+
+
+def rss_anon_bytes(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def test_pod_cgroup_holds_qemu_and_gives_metrics(vmm, vmm_sandboxer):
+    """QEMU runs in the pod cgroup <CRI cgroup_parent>/<sandbox id> from before its exec (its anonymous
+    memory is all charged there); Controller.Metrics asked of the sandboxer, and CRI PodSandboxStats
+    (containerd reads the cgroup_parent, our pod cgroup's parent), report memory and cpu; a sandboxer
+    kill -9 + restart changes nothing; Stop removes the pod cgroup."""
+    p = vmm.cri.run_pod("vmm-cgroup", runtime_handler=HANDLER, host_network=host_network(vmm))
+    rec = record(vmm_sandboxer, p.id)
+    qemu = rec["pid"]
+    rel = pod_cgroup_rel(rec, "kuasar-vmm")
+    assert rec.get("cgroup_parent"), rec
+    assert in_pod_cgroup(qemu, rel), (rel, cgroups_of(qemu))
+    dirs = pod_cgroup_dirs(rel)
+    assert dirs and all(os.path.isdir(d) for d in dirs), dirs
+
+    m = controller_metrics(vmm_sandboxer.address, p.id)
+    rss = rss_anon_bytes(qemu)
+    print(f"idle vmm pod Metrics: {m}; QEMU RssAnon {rss}")
+    assert m["id"] == p.id and m["type_url"] == METRICS_TYPE, m
+    assert m["memory_usage"] > 0 and m["cpu_total"] > 0 and m["pids"] >= 1, m
+    # Joined before exec: everything QEMU allocated since is charged here (a later move would not
+    # carry the charge along on v1), so usage covers its anonymous memory (with slack for the gap
+    # between the two reads).
+    assert m["memory_usage"] >= rss * 0.9, (m, rss)
+
+    pb = vmm.cri.pb
+    st = vmm.cri.runtime.PodSandboxStats(pb.PodSandboxStatsRequest(pod_sandbox_id=p.id), timeout=30).stats
+    print(f"CRI PodSandboxStats: memory working set {st.linux.memory.working_set_bytes.value}, "
+          f"cpu {st.linux.cpu.usage_core_nano_seconds.value} ns")
+    assert st.attributes.id == p.id
+    assert st.linux.memory.working_set_bytes.value > 0 and st.linux.cpu.usage_core_nano_seconds.value > 0
+
+    # Nothing to redo after a sandboxer restart: QEMU stays in its cgroup and Metrics still answers.
+    vmm_sandboxer.kill9()
+    vmm_sandboxer.start()
+    wait_until(lambda: p.status().status.state == pb.PodSandboxState.Value("SANDBOX_READY"), 30,
+               "the pod READY after the sandboxer restart")
+    assert in_pod_cgroup(qemu, rel)
+    m2 = controller_metrics(vmm_sandboxer.address, p.id)
+    assert m2["memory_usage"] > 0 and m2["cpu_total"] >= m["cpu_total"], (m, m2)
+
+    p.stop()
+    wait_until(lambda: not alive(qemu), 30, "QEMU gone after StopPodSandbox")
+    wait_until(lambda: not any(os.path.exists(d) for d in dirs), 10, f"the pod cgroup {rel} removed")
+    p.remove()
+    assert_pod_gone(vmm_sandboxer, p.id, qemu)
+    assert not any(os.path.exists(d) for d in dirs)
 
 
 def test_stop_remove_pod_leaves_nothing(vmm, pod, vmm_sandboxer):

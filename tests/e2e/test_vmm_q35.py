@@ -14,6 +14,8 @@ import grpc
 import pytest
 
 from kuasar_e2e.vmm import alive, cmdline, processes_of, qemu_pid_of, wait_until
+from kuasar_e2e.metrics import controller_metrics, in_pod_cgroup, pod_cgroup_rel
+from kuasar_e2e.vmm import record
 
 HANDLER = "kuasar-vmm"
 VMM_CONFIG = 'machine = "q35"\nshare = "virtiofs"\n'
@@ -71,6 +73,17 @@ def test_pod_is_ready_on_q35_with_virtiofsd(vmm, pod, vmm_sandboxer):
     assert processes_of(d, b"virtiofsd") == [virtiofsd_pid_of(vmm_sandboxer, pod.id)]
     with open(vmm_sandboxer.log_path) as f:
         assert "machine q35, share virtiofs" in f.read()
+
+
+def test_virtiofsd_in_the_pod_cgroup(vmm, pod, vmm_sandboxer):
+    """virtiofsd joins the pod cgroup before its exec, as QEMU does: Metrics counts both."""
+    rel = pod_cgroup_rel(record(vmm_sandboxer, pod.id), "kuasar-vmm")
+    qemu, virtiofsd = qemu_pid_of(vmm_sandboxer, pod.id), virtiofsd_pid_of(vmm_sandboxer, pod.id)
+    assert in_pod_cgroup(qemu, rel) and in_pod_cgroup(virtiofsd, rel), rel
+    m = controller_metrics(vmm_sandboxer.address, pod.id)
+    threads = sum(len(os.listdir(f"/proc/{pid}/task")) for pid in (qemu, virtiofsd))
+    assert m["memory_usage"] > 0 and m["cpu_total"] > 0 and m["pids"] >= 2, m
+    print(f"q35 + virtiofsd pod Metrics: {m}; threads of QEMU + virtiofsd now {threads}")
 
 
 def test_echo_log_and_exit_code(vmm, pod):

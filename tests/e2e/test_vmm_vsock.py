@@ -12,6 +12,8 @@ import time
 import pytest
 
 from kuasar_e2e.vmm import alive, processes_of, record, wait_until
+from kuasar_e2e.metrics import in_pod_cgroup, pod_cgroup_rel
+from kuasar_e2e.vmm import cmdline
 
 HANDLER = "kuasar-vmm"
 
@@ -61,6 +63,18 @@ def test_pod_ready_on_hvsock(vmm, pod, hvsock_sandboxer):
     assert len(procs(hvsock_sandboxer, b"qemu-system")) == 1
     assert len(procs(hvsock_sandboxer, b"vhost-device-vsock")) == 1
     assert os.path.getsize(os.path.join(d, "vhost-device-vsock.log")) >= 0
+
+
+def test_hvsock_daemon_and_keeper_in_the_pod_cgroup(vmm, pod, hvsock_sandboxer):
+    """The keeper joins the pod cgroup before its exec; vhost-device-vsock, its child, is born there."""
+    rel = pod_cgroup_rel(record(hvsock_sandboxer, pod.id), "kuasar-vmm")
+    keeper = [pid for pid in procs(hvsock_sandboxer, b"vmm-sandboxer")
+              if b"--hvsock-keeper" in cmdline(pid)]
+    daemon = procs(hvsock_sandboxer, b"vhost-device-vsock")
+    qemu = record(hvsock_sandboxer, pod.id)["pid"]
+    assert len(keeper) == 1 and len(daemon) == 1, (keeper, daemon)
+    for pid in (qemu, keeper[0], daemon[0]):
+        assert in_pod_cgroup(pid, rel), (pid, rel)
 
 
 @pytest.fixture(scope="module")

@@ -240,12 +240,12 @@ START_TEST (virtiofsd_startup_errors)
   kc_error_t err = NULL;
   char log[128];
   make_tmp ();
-  ck_assert_int_lt (vmm_virtiofsd_start ("/nonexistent/virtiofsd", tmp, 5000, &err), 0);
+  ck_assert_int_lt (vmm_virtiofsd_start ("/nonexistent/virtiofsd", tmp, 5000, NULL, &err), 0);
   ck_assert_int_eq (err->code, KC_FAILED_PRECONDITION);
   ck_assert_ptr_nonnull (strstr (err->msg, "is not executable"));
   kc_error_free (&err);
   const char *bad = script ("virtiofsd", "echo \"fuse: unknown option $3\" >&2; exit 1");
-  ck_assert_int_lt (vmm_virtiofsd_start (bad, tmp, 5000, &err), 0);
+  ck_assert_int_lt (vmm_virtiofsd_start (bad, tmp, 5000, NULL, &err), 0);
   ck_assert_msg (strstr (err->msg, "exited at startup") && strstr (err->msg, "fuse: unknown option"), "%s", err->msg);
   kc_error_free (&err);
   snprintf (log, sizeof (log), "%s/" VMM_VIRTIOFSD_LOG, tmp);
