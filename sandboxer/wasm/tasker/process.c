@@ -48,9 +48,15 @@ kc_stdio_open (const char *path, int for_write, kc_error_t *err)
       else
         {
           fd = open (p, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-          /* No reader yet: hold the FIFO open read-write so the open cannot fail or block. */
+          /* No reader yet: only a handle, the child opens it write-only itself, blocking until
+             the reader is there (stdio_open_deferred). */
           if (fd < 0 && errno == ENXIO)
-            fd = open (p, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+            {
+              kc_log_debug ("stdio `%s`: no reader yet, the process opens it when one comes", p);
+              fd = open (p, O_PATH | O_CLOEXEC);
+              if (fd >= 0)
+                return steal_fd (&fd);
+            }
         }
     }
   if (fd < 0)
@@ -146,6 +152,37 @@ child_aot (const struct kc_spawn *sp, int log_fd)
   return path;
 }
 
+/* stdout/stderr FIFOs that had no reader at Create/Exec come as O_PATH handles (kc_stdio_open).
+   They are opened write-only here, blocking until the reader is there. Holding them read-write
+   instead loses output: a process that ends before the reader opens takes the buffered bytes and
+   the last writer with it, and containerd, which opens its end later with a blocking open(2) in a
+   goroutine, then waits for a writer forever and ExecSync never returns. Signals (Kill, the
+   tasker's death) still end a child waiting here. */
+static int
+stdio_open_deferred (int log_fd)
+{
+  char path[64];
+  int fd;
+
+  for (int i = 1; i < 3; i++)
+    {
+      int fl = fcntl (i, F_GETFL);
+      if (fl < 0 || !(fl & O_PATH))
+        continue;
+      snprintf (path, sizeof (path), "/proc/self/fd/%d", i);
+      do
+        fd = open (path, O_WRONLY);
+      while (fd < 0 && errno == EINTR);
+      if (fd < 0 || dup2 (fd, i) < 0)
+        {
+          child_log (log_fd, "error", "stdio fd %d: open the FIFO write-only: %s", i, strerror (errno));
+          return -1;
+        }
+      close (fd);
+    }
+  return 0;
+}
+
 static void __attribute__ ((noreturn))
 child_main (const struct kc_spawn *sp, pid_t parent, int stdio[3], int start_rd, int log_fd)
 {
@@ -176,6 +213,8 @@ child_main (const struct kc_spawn *sp, pid_t parent, int stdio[3], int start_rd,
   if (n != 1)
     _exit (137); /* never started: deleted or the tasker went away */
   close (start_rd);
+  if (stdio_open_deferred (log_fd) < 0)
+    _exit (127);
   snprintf (fd_path, sizeof (fd_path), "/proc/self/fd/%d", sp->module_fd);
   aot_path = sp->aot_cache_dir != NULL ? child_aot (sp, log_fd) : NULL;
   run = (struct kc_wasm_run){ .module_path = aot_path != NULL ? aot_path : fd_path,

@@ -31,7 +31,8 @@ struct kc_spawn
    *start_fd is the write end of its start pipe (O_CLOEXEC). */
 int kc_process_spawn (const struct kc_spawn *sp, pid_t *pid, int *start_fd, kc_error_t *err);
 /* Opens one stdio stream of a container without blocking: "" → /dev/null, a FIFO or file path,
-   or file://path. for_write 0 = stdin. */
+   or file://path. for_write 0 = stdin. An output FIFO with no reader yet comes back as an O_PATH
+   handle: the child opens it write-only once it is started, waiting for the reader. */
 int kc_stdio_open (const char *path, int for_write, kc_error_t *err);
 
 #endif

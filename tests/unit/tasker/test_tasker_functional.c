@@ -520,6 +520,84 @@ START_TEST (sleeper_sigterm_pids_exec_pause)
 }
 END_TEST
 
+static void
+exec_process (const char *id, const char *exec_id, const char *spec, const char *out, const char *errp)
+{
+  Containerd__Task__V2__ExecProcessRequest req = CONTAINERD__TASK__V2__EXEC_PROCESS_REQUEST__INIT;
+  Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+
+  any.type_url = (char *) "types.containerd.io/opencontainers/runtime-spec/1/Process";
+  any.value.data = (uint8_t *) spec;
+  any.value.len = strlen (spec);
+  req.id = (char *) id;
+  req.exec_id = (char *) exec_id;
+  req.stdout = (char *) (out ? out : "");
+  req.stderr = (char *) (errp ? errp : "");
+  req.spec = &any;
+  rpc_ok ("Exec", &req.base, NULL, NULL);
+}
+
+/* containerd opens its end of an exec's FIFOs in a goroutine, often after Exec has reached the
+   tasker and, under load, after a short exec would have ended: its output and its EOF must still
+   reach that late reader (held read-write, they were lost and ExecSync hung: test_load.py), and a
+   reader that comes between Exec and Start must not see EOF first. */
+START_TEST (exec_output_reaches_a_late_reader)
+{
+  char bundle[256], hb[512], out[300], errp[300], buf[256];
+  const char *spec = "{\"args\":[\"/hello.wasm\"],\"env\":[\"GREETING=late\"],\"cwd\":\"/\"}";
+  int out_fd, err_fd;
+
+  make_bundle ("late", sleeper_c, "[\"/app.wasm\"]", NULL, bundle, sizeof (bundle));
+  snprintf (hb, sizeof (hb), "%s/rootfs/hello.wasm", bundle);
+  build_module ("latehello", hello_c, hb);
+  create ("late", bundle, NULL, NULL, 0);
+  start ("late", NULL);
+
+  make_fifo (bundle, "e1-stdout", out, sizeof (out), NULL);
+  make_fifo (bundle, "e1-stderr", errp, sizeof (errp), NULL);
+  exec_process ("late", "e1", spec, out, errp);
+  ck_assert_uint_gt (start ("late", "e1"), 0);
+  usleep (500 * 1000); /* hello is done in a few ms: it must wait for its readers */
+  out_fd = open (out, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  err_fd = open (errp, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  ck_assert_int_ge (out_fd, 0);
+  ck_assert_int_ge (err_fd, 0);
+  read_all (out_fd, buf, sizeof (buf)); /* to EOF: no writer may be left behind */
+  ck_assert_str_eq (buf, "hello late argc=1\n");
+  read_all (err_fd, buf, sizeof (buf));
+  ck_assert_str_eq (buf, "to stderr\n");
+  ck_assert_uint_eq (wait_exit ("late", "e1"), 3);
+  ck_assert_uint_eq (delete_task ("late", "e1"), 3);
+  close (out_fd);
+  close (err_fd);
+
+  /* The reader comes between Exec and Start: no EOF before the output. */
+  make_fifo (bundle, "e2-stdout", out, sizeof (out), NULL);
+  exec_process ("late", "e2", spec, out, NULL);
+  out_fd = open (out, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  ck_assert_int_ge (out_fd, 0);
+  start ("late", "e2");
+  read_all (out_fd, buf, sizeof (buf));
+  ck_assert_str_eq (buf, "hello late argc=1\n");
+  ck_assert_uint_eq (wait_exit ("late", "e2"), 3);
+  ck_assert_uint_eq (delete_task ("late", "e2"), 3);
+  close (out_fd);
+
+  /* Nobody ever reads: the exec waits, and Kill still ends it. */
+  make_fifo (bundle, "e3-stdout", out, sizeof (out), NULL);
+  exec_process ("late", "e3", spec, out, NULL);
+  start ("late", "e3");
+  usleep (200 * 1000);
+  ck_assert_int_eq (kill_task ("late", "e3", SIGKILL, NULL, 0), 0);
+  ck_assert_uint_eq (wait_exit ("late", "e3"), 137);
+  ck_assert_uint_eq (delete_task ("late", "e3"), 137);
+
+  ck_assert_int_eq (kill_task ("late", NULL, SIGKILL, NULL, 0), 0);
+  ck_assert_uint_eq (wait_exit ("late", NULL), 137);
+  delete_task ("late", NULL);
+}
+END_TEST
+
 START_TEST (bad_input_is_rejected)
 {
   char bundle[256], msg[512], path[512];
@@ -895,6 +973,7 @@ main (void)
   tcase_set_timeout (tc, 60);
   tcase_add_test (tc, hello_runs_with_stdio_and_exit_code);
   tcase_add_test (tc, sleeper_sigterm_pids_exec_pause);
+  tcase_add_test (tc, exec_output_reaches_a_late_reader);
   tcase_add_test (tc, bad_input_is_rejected);
   tcase_add_test (tc, connect_v3_and_shutdown);
   tcase_add_test (tc, sigterm_stops_containers);
