@@ -6,7 +6,9 @@ own argument that must come back in its output. Then PARALLEL_EXECS (100) ExecSy
 them the fd counts of the sandboxer and of that pod's tasker and shim are back to their start (± 5)
 and none has zombie children. Last every pod is stopped and removed (20 at a time) and nothing may
 be left: no pod, container, tasker, shim, mount, cgroup or sandbox dir.
-Timings of each phase are printed (pytest -s, or the test log)."""
+Timings of each phase are printed (pytest -s, or the test log). An ExecSync still unanswered after
+HANG_DUMP_AFTER seconds (they take well under one) dumps the FIFO holders, tasker, shim and
+containerd goroutines (kuasar_e2e/hang.py) into the output and <tmp>/hang-<container>.log."""
 import json
 import os
 import threading
@@ -16,13 +18,16 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from kuasar_e2e import util
+from kuasar_e2e.hang import exec_sync_watched
 from kuasar_e2e.session import Proc, all_pids
 
 HANDLER = "kuasar-wasm"
 PODS = int(os.environ.get("KC_E2E_LOAD_PODS", "100"))
 BATCH = 20
-EXEC_WORKERS = 10
-PARALLEL_EXECS = 100
+EXEC_WORKERS = int(os.environ.get("KC_E2E_LOAD_EXEC_WORKERS", "10"))
+PARALLEL_EXECS = int(os.environ.get("KC_E2E_LOAD_PARALLEL_EXECS", "100"))
+EXEC_TIMEOUT = 120
+HANG_DUMP_AFTER = 30
 
 
 @pytest.fixture(scope="module")
@@ -87,12 +92,13 @@ def test_all_ready_and_running(wasm):
     assert {c.pod_sandbox_id for c in containers} == {p.id for p in pods}
 
 
-def test_exec_sync_everywhere(wasm):
+def test_exec_sync_everywhere(wasm, wasm_sandboxer):
     assert STATE["pods"], "no pods (the start test failed)"
 
     def one(i_pc):
-        i, (_pod, c) = i_pc
-        r = c.exec_sync(["/hello.wasm", f"exec-{i:03d}"], timeout=120)
+        i, (pod, c) = i_pc
+        r = exec_sync_watched(wasm, wasm_sandboxer.dir, pod.id, c, ["/hello.wasm", f"exec-{i:03d}"],
+                              EXEC_TIMEOUT, HANG_DUMP_AFTER)
         return i, r
 
     t = time.monotonic()
@@ -139,7 +145,7 @@ def test_parallel_exec_sync_in_one_pod(wasm, wasm_sandboxer):
     (± 5 of the count before) and none has a zombie child."""
     assert STATE["pods"], "no pods (the start test failed)"
     pod, c = STATE["pods"][0]
-    r = c.exec_sync(["/hello.wasm", "warm-up"], timeout=60)
+    r = exec_sync_watched(wasm, wasm_sandboxer.dir, pod.id, c, ["/hello.wasm", "warm-up"], 60, HANG_DUMP_AFTER)
     assert r.exit_code == 0, r
     daemons = {"sandboxer": wasm_sandboxer.pid,
                "tasker": top_pid("kuasar-wasm-tasker", pod.id),
@@ -160,7 +166,9 @@ def test_parallel_exec_sync_in_one_pod(wasm, wasm_sandboxer):
     def one(i):
         barrier.wait(timeout=60)
         t = time.monotonic()
-        return i, c.exec_sync(["/hello.wasm", f"par-{i:03d}"], timeout=120), time.monotonic() - t
+        r = exec_sync_watched(wasm, wasm_sandboxer.dir, pod.id, c, ["/hello.wasm", f"par-{i:03d}"],
+                              EXEC_TIMEOUT, HANG_DUMP_AFTER)
+        return i, r, time.monotonic() - t
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
