@@ -20,6 +20,8 @@
 /* Bytes a FIFO could not take yet wait here (up to OUT_QUEUE_MAX, then dropped): a stuck reader
    must never block the shim's loop, which also serves every task call. */
 #define OUT_QUEUE_MAX (1u << 20)
+/* How often an output FIFO without a reader yet looks for containerd's (see open_out). */
+#define READER_POLL_MS 20
 
 struct out
 {
@@ -28,6 +30,8 @@ struct out
   struct event *ev;
   int closing; /* close once q is written */
   size_t dropped;
+  char *path;              /* set while the FIFO waits for its reader (open_out) */
+  struct event *reader_ev; /* polls for that reader */
 };
 
 struct stream
@@ -65,10 +69,13 @@ out_close_now (struct out *o)
     event_free (o->ev);
   if (o->q != NULL)
     evbuffer_free (o->q);
+  if (o->reader_ev != NULL)
+    event_free (o->reader_ev);
   if (o->fd >= 0)
     close (o->fd);
   if (o->dropped > 0)
     kc_log_warn ("vmm stdio: %zu bytes dropped: the reader of a FIFO is not reading", o->dropped);
+  free (o->path);
   *o = (struct out){ .fd = -1 };
 }
 
@@ -89,13 +96,24 @@ on_out_writable (evutil_socket_t fd, short what, void *arg)
     out_close_now (o);
 }
 
-/* Writes what the FIFO takes now and queues the rest; never waits. */
+/* Flushes the queue once the FIFO takes it (o->fd open). */
+static void
+out_watch (struct out *o)
+{
+  if (o->ev == NULL)
+    o->ev = event_new (mux.base, o->fd, EV_WRITE | EV_PERSIST, on_out_writable, o);
+  if (o->ev == NULL || event_add (o->ev, NULL) < 0)
+    out_close_now (o);
+}
+
+/* Writes what the FIFO takes now and queues the rest (all of it while the FIFO waits for its
+   reader, up to OUT_QUEUE_MAX); never waits. */
 static void
 out_write (struct out *o, const uint8_t *data, size_t len)
 {
-  if (o->fd < 0 || o->closing)
+  if ((o->fd < 0 && o->path == NULL) || o->closing)
     return;
-  if (o->q == NULL || evbuffer_get_length (o->q) == 0)
+  if (o->fd >= 0 && (o->q == NULL || evbuffer_get_length (o->q) == 0))
     {
       ssize_t n;
       while (len > 0 && ((n = write (o->fd, data, len)) > 0 || (n < 0 && errno == EINTR)))
@@ -109,28 +127,74 @@ out_write (struct out *o, const uint8_t *data, size_t len)
     }
   if (len == 0)
     return;
-  if (o->q == NULL && (o->q = evbuffer_new ()) != NULL
-      && (o->ev = event_new (mux.base, o->fd, EV_WRITE | EV_PERSIST, on_out_writable, o)) == NULL)
-    {
-      evbuffer_free (o->q);
-      o->q = NULL;
-    }
-  if (o->q == NULL || evbuffer_get_length (o->q) + len > OUT_QUEUE_MAX || evbuffer_add (o->q, data, len) < 0)
+  if ((o->q == NULL && (o->q = evbuffer_new ()) == NULL) || evbuffer_get_length (o->q) + len > OUT_QUEUE_MAX
+      || evbuffer_add (o->q, data, len) < 0)
     {
       o->dropped += len;
       return;
     }
-  event_add (o->ev, NULL);
+  if (o->fd >= 0)
+    out_watch (o);
 }
 
-/* EOF of the stream: close once what is queued got out. */
+/* EOF of the stream: close once what is queued got out; while the FIFO still waits for its
+   reader, once the reader came and got it (on_reader_poll). */
 static void
 out_close (struct out *o)
 {
-  if (o->q != NULL && evbuffer_get_length (o->q) > 0)
-    o->closing = 1;
-  else
+  o->closing = 1;
+  if (o->fd >= 0 && (o->q == NULL || evbuffer_get_length (o->q) == 0))
     out_close_now (o);
+}
+
+static void
+on_reader_poll (evutil_socket_t fd, short what, void *arg)
+{
+  (void) fd, (void) what;
+  struct out *o = arg;
+  struct timeval tick = { 0, READER_POLL_MS * 1000 };
+  o->fd = open (o->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (o->fd < 0 && errno == ENXIO)
+    {
+      if (evtimer_add (o->reader_ev, &tick) < 0)
+        out_close_now (o);
+      return;
+    }
+  if (o->fd < 0)
+    {
+      kc_log_warn ("vmm stdio: open `%s`: %s", o->path, strerror (errno));
+      out_close_now (o);
+      return;
+    }
+  free (o->path);
+  o->path = NULL;
+  if (o->q != NULL && evbuffer_get_length (o->q) > 0)
+    out_watch (o);
+  else if (o->closing)
+    out_close_now (o);
+}
+
+/* Output FIFOs: write-only when containerd already reads them. Not yet (containerd opens the
+   reader of a process's output later, blocking): never held read-write, which would lose the
+   output of a process that ends first and leave that later open waiting for a writer forever
+   (an ExecSync that never returns); the output is queued and the FIFO opened once the reader
+   is there (polled every READER_POLL_MS; the stream's removal at Delete ends the wait). */
+static void
+open_out (struct out *o, const char *path)
+{
+  struct timeval tick = { 0, READER_POLL_MS * 1000 };
+  o->fd = -1;
+  if (path == NULL || *path == '\0')
+    return;
+  o->fd = open (path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (o->fd >= 0 || errno != ENXIO)
+    return;
+  if ((o->path = strdup (path)) == NULL || (o->reader_ev = evtimer_new (mux.base, on_reader_poll, o)) == NULL
+      || evtimer_add (o->reader_ev, &tick) < 0)
+    {
+      kc_log_warn ("vmm stdio: out of memory: no output to `%s`", path);
+      out_close_now (o);
+    }
 }
 
 static int
@@ -289,16 +353,6 @@ shim_vmm_stdio_close_stdin (const char *key)
   return s->in_closed;
 }
 
-/* Output FIFOs: write-only when containerd already reads them, else read-write (never ENXIO). */
-static int
-open_out (const char *path)
-{
-  if (path == NULL || *path == '\0')
-    return -1;
-  int fd = open (path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-  return fd >= 0 ? fd : open (path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-}
-
 static int
 open_stdin (struct stream *s, const char *path, kc_error_t *err)
 {
@@ -342,8 +396,8 @@ shim_vmm_stdio_add (const char *key, const char *in, const char *out, const char
       return kc_error (err, ENOMEM, "stdio stream");
     }
   s->in_fd = s->in_wfd = -1;
-  s->out.fd = open_out (out);
-  s->err.fd = open_out (errp);
+  open_out (&s->out, out);
+  open_out (&s->err, errp);
   if (open_stdin (s, in, err) < 0)
     {
       stream_free (s);

@@ -117,6 +117,56 @@ START_TEST (stuck_fifo_reader_does_not_block)
 }
 END_TEST
 
+/* A short process ends before containerd opened its stdout reader (it does, later, blocking):
+   the output must wait in the FIFO for that reader, and the reader must then see EOF. Closing
+   the FIFO at the close frame would lose the output and leave the late open waiting forever. */
+START_TEST (output_waits_for_a_late_reader)
+{
+  char dir[] = "/tmp/kc-shim-stdio.XXXXXX", fifo[128], got[64] = "";
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  uint8_t kind = KC_MUX_STDOUT;
+  size_t have = 0;
+  int lfd, vm, rd;
+
+  base = event_base_new ();
+  ck_assert_ptr_nonnull (mkdtemp (dir));
+  snprintf (sa.sun_path, sizeof (sa.sun_path), "%s/stdio.sock", dir);
+  lfd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ck_assert_int_eq (bind (lfd, (struct sockaddr *) &sa, sizeof (sa)), 0);
+  ck_assert_int_eq (listen (lfd, 1), 0);
+  ck_assert_int_eq (shim_vmm_stdio_connect (base, sa.sun_path, NULL), 0);
+  vm = accept4 (lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  ck_assert_int_ge (vm, 0);
+  snprintf (fifo, sizeof (fifo), "%s/out", dir);
+  ck_assert_int_eq (mkfifo (fifo, 0600), 0);
+  ck_assert_int_eq (shim_vmm_stdio_add ("c1", NULL, fifo, NULL, NULL), 0); /* no reader yet */
+  send_frame (vm, KC_MUX_STDOUT, (const uint8_t *) "late\n", 5);
+  send_frame (vm, KC_MUX_CLOSE, &kind, 1);
+  for (int i = 0; i < 100; i++)
+    event_base_loop (base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep (1000);
+
+  rd = open (fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* containerd's reader, late */
+  ck_assert_int_ge (rd, 0);
+  for (double deadline = now_s () + 5; now_s () < deadline;)
+    {
+      ssize_t n = read (rd, got + have, sizeof (got) - 1 - have);
+      if (n == 0 && have > 0)
+        break; /* EOF after the data: every writer closed */
+      if (n > 0)
+        have += (size_t) n;
+      event_base_loop (base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+      usleep (1000);
+    }
+  ck_assert_str_eq (got, "late\n");
+  ck_assert_int_eq (read (rd, got, 1), 0);
+
+  shim_vmm_stdio_remove ("c1");
+  close (rd), close (vm), close (lfd);
+  unlink (fifo), unlink (sa.sun_path), rmdir (dir);
+  event_base_free (base);
+}
+END_TEST
+
 /* containerd writes stdin and closes its end: the guest gets the bytes, then a close frame. */
 START_TEST (stdin_eof_sends_close_after_data)
 {
@@ -280,6 +330,7 @@ main (void)
 
   tcase_set_timeout (tc, 30);
   tcase_add_test (tc, stuck_fifo_reader_does_not_block);
+  tcase_add_test (tc, output_waits_for_a_late_reader);
   tcase_add_test (tc, stdin_eof_sends_close_after_data);
   tcase_add_test (tc, close_stdin_flushes_fifo_first);
   suite_add_tcase (s, tc);
