@@ -1,12 +1,16 @@
-/* io.containerd.cgroups.v1.Metrics of a v1 cgroup (a container's or a pod's): memory,
-   memory_oom_control, cpu (cpuacct + cpu.stat throttling) and pids. */
+/* The Metrics of a container's or a pod's cgroup: io.containerd.cgroups.v1.Metrics on v1 (memory,
+   memory_oom_control, cpu from cpuacct + cpu.stat throttling, pids), io.containerd.cgroups.v2.Metrics
+   on v2 (pids, cpu.stat, memory files, memory.events). */
 #include "cgroup_stats.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <linux/magic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -227,13 +231,125 @@ metrics_init (struct kc_cgroup_metrics *m)
   io__containerd__cgroups__v1__memory_entry__init (&m->mem_swap);
   io__containerd__cgroups__v1__memory_entry__init (&m->mem_kernel);
   io__containerd__cgroups__v1__memory_oom_control__init (&m->oom);
+  io__containerd__cgroups__v2__metrics__init (&m->v2.metrics);
+  io__containerd__cgroups__v2__pids_stat__init (&m->v2.pids);
+  io__containerd__cgroups__v2__cpustat__init (&m->v2.cpu);
+  io__containerd__cgroups__v2__memory_stat__init (&m->v2.memory);
+  io__containerd__cgroups__v2__memory_events__init (&m->v2.memory_events);
+}
+
+/* v2 single-value files as containerd's getStatFileContentUint64: "max" is UINT64_MAX, an absent
+   or unparsable file 0. */
+static uint64_t
+read_v2_value (const char *dir, const char *file)
+{
+  cleanup_free char *text = slurp (dir, file);
+
+  if (text == NULL)
+    return 0;
+  if (strncmp (text, "max", 3) == 0 && (text[3] == '\n' || text[3] == '\0'))
+    return UINT64_MAX;
+  return strtoull (text, NULL, 10);
+}
+
+#define MEMSTAT(key) #key, offsetof(Io__Containerd__Cgroups__V2__MemoryStat, key)
+/* memory.stat keys and their MemoryStat fields (the field names are the kernel's keys). */
+static const struct
+{
+  const char *key;
+  size_t offset;
+} v2_memory_stat_keys[] = {
+  { MEMSTAT (anon) },
+  { MEMSTAT (file) },
+  { MEMSTAT (kernel_stack) },
+  { MEMSTAT (slab) },
+  { MEMSTAT (sock) },
+  { MEMSTAT (shmem) },
+  { MEMSTAT (file_mapped) },
+  { MEMSTAT (file_dirty) },
+  { MEMSTAT (file_writeback) },
+  { MEMSTAT (anon_thp) },
+  { MEMSTAT (inactive_anon) },
+  { MEMSTAT (active_anon) },
+  { MEMSTAT (inactive_file) },
+  { MEMSTAT (active_file) },
+  { MEMSTAT (unevictable) },
+  { MEMSTAT (slab_reclaimable) },
+  { MEMSTAT (slab_unreclaimable) },
+  { MEMSTAT (pgfault) },
+  { MEMSTAT (pgmajfault) },
+  { MEMSTAT (workingset_refault) },
+  { MEMSTAT (workingset_activate) },
+  { MEMSTAT (workingset_nodereclaim) },
+  { MEMSTAT (pgrefill) },
+  { MEMSTAT (pgscan) },
+  { MEMSTAT (pgsteal) },
+  { MEMSTAT (pgactivate) },
+  { MEMSTAT (pgdeactivate) },
+  { MEMSTAT (pglazyfree) },
+  { MEMSTAT (pglazyfreed) },
+  { MEMSTAT (thp_fault_alloc) },
+  { MEMSTAT (thp_collapse_alloc) },
+};
+#undef MEMSTAT
+
+static void
+read_v2_memory (const char *dir, struct kc_cgroup_metrics *m)
+{
+  Io__Containerd__Cgroups__V2__MemoryStat *s = &m->v2.memory;
+  cleanup_free char *stat = slurp (dir, "memory.stat");
+  cleanup_free char *events = slurp (dir, "memory.events");
+
+  for (size_t i = 0; stat != NULL && i < sizeof (v2_memory_stat_keys) / sizeof (v2_memory_stat_keys[0]); i++)
+    *(uint64_t *) ((char *) s + v2_memory_stat_keys[i].offset) = keyed (stat, v2_memory_stat_keys[i].key);
+  s->usage = read_v2_value (dir, "memory.current");
+  s->usage_limit = read_v2_value (dir, "memory.max");
+  s->max_usage = read_v2_value (dir, "memory.peak");
+  s->swap_usage = read_v2_value (dir, "memory.swap.current");
+  s->swap_limit = read_v2_value (dir, "memory.swap.max");
+  s->swap_max_usage = read_v2_value (dir, "memory.swap.peak");
+  m->v2.metrics.memory = s;
+  /* The shim's OOM check reads oom_kill here; absent (no memory controller) means no message. */
+  if (events == NULL)
+    return;
+  m->v2.memory_events.low = keyed (events, "low");
+  m->v2.memory_events.high = keyed (events, "high");
+  m->v2.memory_events.max = keyed (events, "max");
+  m->v2.memory_events.oom = keyed (events, "oom");
+  m->v2.memory_events.oom_kill = keyed (events, "oom_kill");
+  m->v2.metrics.memory_events = &m->v2.memory_events;
+}
+
+static void
+read_v2 (const char *dir, struct kc_cgroup_metrics *m)
+{
+  cleanup_free char *cpu = slurp (dir, "cpu.stat");
+
+  m->unified = 1;
+  m->v2.pids.current = read_v2_value (dir, "pids.current");
+  m->v2.pids.limit = read_v2_value (dir, "pids.max");
+  m->v2.metrics.pids = &m->v2.pids;
+  if (cpu != NULL)
+    {
+      m->v2.cpu.usage_usec = keyed (cpu, "usage_usec");
+      m->v2.cpu.user_usec = keyed (cpu, "user_usec");
+      m->v2.cpu.system_usec = keyed (cpu, "system_usec");
+      m->v2.cpu.nr_periods = keyed (cpu, "nr_periods");
+      m->v2.cpu.nr_throttled = keyed (cpu, "nr_throttled");
+      m->v2.cpu.throttled_usec = keyed (cpu, "throttled_usec");
+    }
+  m->v2.metrics.cpu = &m->v2.cpu;
+  read_v2_memory (dir, m);
 }
 
 int
 kc_cgroup_root_is_v2 (const char *root)
 {
   cleanup_free char *probe = NULL;
+  struct statfs fs;
 
+  if (statfs (root, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC)
+    return 1;
   return asprintf (&probe, "%s/cgroup.controllers", root) >= 0 && access (probe, F_OK) == 0;
 }
 
@@ -242,8 +358,14 @@ kc_cgroup_metrics_read (const char *root, const char *rel, int v2, struct kc_cgr
 {
   metrics_init (m);
   if (v2)
-    return kc_error_code (err, KC_UNIMPLEMENTED,
-                          "Stats on a cgroup v2 host (io.containerd.cgroups.v2.Metrics) is not implemented yet");
+    {
+      cleanup_free char *dir = NULL;
+
+      if (asprintf (&dir, "%s/%s", root, rel) < 0)
+        return kc_error (err, ENOMEM, "cgroup stats");
+      read_v2 (dir, m);
+      return 0;
+    }
   read_memory (root, rel, m);
   read_cpu (root, rel, m);
   read_pids (root, rel, m);
@@ -255,4 +377,20 @@ kc_cgroup_metrics_release (struct kc_cgroup_metrics *m)
 {
   free (m->per_cpu);
   m->per_cpu = NULL;
+}
+
+const char *
+kc_cgroup_metrics_type_url (const struct kc_cgroup_metrics *m)
+{
+  return m->unified ? KC_CGROUP2_METRICS_TYPE_URL : KC_CGROUP_METRICS_TYPE_URL;
+}
+
+uint8_t *
+kc_cgroup_metrics_pack (const struct kc_cgroup_metrics *m, size_t *len)
+{
+  const ProtobufCMessage *msg = m->unified ? &m->v2.metrics.base : &m->metrics.base;
+  uint8_t *buf = malloc (protobuf_c_message_get_packed_size (msg) + 1);
+
+  *len = buf != NULL ? protobuf_c_message_pack (msg, buf) : 0;
+  return buf;
 }

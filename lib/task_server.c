@@ -161,13 +161,13 @@ kc_task_reply_metrics (kc_ttrpc_call *call, struct kc_cgroup_metrics *m)
 {
   Containerd__Task__V2__StatsResponse resp = CONTAINERD__TASK__V2__STATS_RESPONSE__INIT;
   Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
-  size_t len = io__containerd__cgroups__v1__metrics__get_packed_size (&m->metrics);
-  cleanup_free uint8_t *buf = malloc (len + 1);
+  size_t len;
+  cleanup_free uint8_t *buf = kc_cgroup_metrics_pack (m, &len);
 
   if (buf == NULL)
     return kc_ttrpc_call_error (call, KC_RESOURCE_EXHAUSTED, "out of memory");
-  any.type_url = (char *) KC_CGROUP_METRICS_TYPE_URL;
-  any.value.len = io__containerd__cgroups__v1__metrics__pack (&m->metrics, buf);
+  any.type_url = (char *) kc_cgroup_metrics_type_url (m);
+  any.value.len = len;
   any.value.data = buf;
   resp.stats = &any;
   kc_ttrpc_call_reply (call, &resp.base);

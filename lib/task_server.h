@@ -56,7 +56,7 @@ Google__Protobuf__Timestamp *kc_task_exited_at (int status, const struct timespe
 int kc_task_wait_add (void **waiters, kc_ttrpc_call *call);
 /* Answers and drops every queued Wait call with the process's exit. */
 void kc_task_wait_answer (void **waiters, int status, uint32_t exit_status, const struct timespec *exited_at);
-/* Answers a Stats call with m packed as the io.containerd.cgroups.v1.Metrics Any. */
+/* Answers a Stats call with m packed as the io.containerd.cgroups.v1.Metrics or .v2.Metrics Any. */
 void kc_task_reply_metrics (kc_ttrpc_call *call, struct kc_cgroup_metrics *m);
 
 #endif

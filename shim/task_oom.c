@@ -1,10 +1,11 @@
-/* OOM kills told by the tasker's Task.Stats (io.containerd.cgroups.v1.Metrics,
-   memory_oom_control.oom_kill): checked when a container's init exits with 137, before its exit
-   event goes out. */
+/* OOM kills told by the tasker's Task.Stats (io.containerd.cgroups.v1.Metrics
+   memory_oom_control.oom_kill, or v2.Metrics memory_events.oom_kill): checked when a container's
+   init exits with 137, before its exit event goes out. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cgroups_metrics.pb-c.h"
+#include "cgroups_v2_metrics.pb-c.h"
 #include "events.pb-c.h"
 #include "log.h"
 #include "task.pb-c.h"
@@ -12,7 +13,8 @@
 #include "task_oom.h"
 
 #define TASKER_SERVICE       "containerd.task.v2.Task"
-#define METRICS_TYPE         "io.containerd.cgroups.v1.Metrics"
+#define METRICS_V1_TYPE      "io.containerd.cgroups.v1.Metrics"
+#define METRICS_V2_TYPE      "io.containerd.cgroups.v2.Metrics"
 #define OOM_STATS_TIMEOUT_NS (2LL * 1000000000LL)
 
 struct oom_check
@@ -21,27 +23,56 @@ struct oom_check
   char *container_id;
 };
 
+/* The Metrics version named by type_url (with or without a type.googleapis.com/ prefix), 0 if none. */
 static int
-type_is_metrics (const char *type_url)
+metrics_version (const char *type_url)
 {
   const char *slash = type_url ? strrchr (type_url, '/') : NULL;
   const char *name = slash ? slash + 1 : type_url;
 
-  return name != NULL && strcmp (name, METRICS_TYPE) == 0;
+  if (name == NULL)
+    return 0;
+  return strcmp (name, METRICS_V1_TYPE) == 0 ? 1 : strcmp (name, METRICS_V2_TYPE) == 0 ? 2 : 0;
+}
+
+static int
+v1_says_killed (const ProtobufCBinaryData *value)
+{
+  Io__Containerd__Cgroups__V1__Metrics *m
+      = io__containerd__cgroups__v1__metrics__unpack (NULL, value->len, value->data);
+  int killed = m != NULL && m->memory_oom_control != NULL && m->memory_oom_control->oom_kill > 0;
+
+  io__containerd__cgroups__v1__metrics__free_unpacked (m, NULL);
+  return killed;
+}
+
+static int
+v2_says_killed (const ProtobufCBinaryData *value)
+{
+  Io__Containerd__Cgroups__V2__Metrics *m
+      = io__containerd__cgroups__v2__metrics__unpack (NULL, value->len, value->data);
+  int killed = m != NULL && m->memory_events != NULL && m->memory_events->oom_kill > 0;
+
+  io__containerd__cgroups__v2__metrics__free_unpacked (m, NULL);
+  return killed;
 }
 
 int
 shim_oom_stats_say_killed (const uint8_t *reply, size_t len)
 {
   Containerd__Task__V2__StatsResponse *resp = containerd__task__v2__stats_response__unpack (NULL, len, reply);
-  Io__Containerd__Cgroups__V1__Metrics *m = NULL;
   int killed = 0;
 
-  if (resp != NULL && resp->stats != NULL && type_is_metrics (resp->stats->type_url))
-    m = io__containerd__cgroups__v1__metrics__unpack (NULL, resp->stats->value.len, resp->stats->value.data);
-  if (m != NULL && m->memory_oom_control != NULL)
-    killed = m->memory_oom_control->oom_kill > 0;
-  io__containerd__cgroups__v1__metrics__free_unpacked (m, NULL);
+  if (resp != NULL && resp->stats != NULL)
+    switch (metrics_version (resp->stats->type_url))
+      {
+      case 1:
+        killed = v1_says_killed (&resp->stats->value);
+        break;
+      case 2:
+        killed = v2_says_killed (&resp->stats->value);
+        break;
+      }
   containerd__task__v2__stats_response__free_unpacked (resp, NULL);
   return killed;
 }

@@ -16,7 +16,8 @@
 int shim_oom_check (struct shim *shim, struct shim_proc *p, uint32_t status, Google__Protobuf__Timestamp *at);
 /* Delete answered while p's check is in flight: its event is published after the exit. */
 void shim_oom_hold_delete (struct shim_proc *p, uint32_t pid);
-/* 1 when a packed io.containerd.cgroups.v1.Metrics in a StatsResponse counts an OOM kill. */
+/* 1 when the packed io.containerd.cgroups.v1.Metrics (memory_oom_control.oom_kill) or v2.Metrics
+   (memory_events.oom_kill) in a StatsResponse counts an OOM kill. */
 int shim_oom_stats_say_killed (const uint8_t *reply, size_t len);
 
 #endif

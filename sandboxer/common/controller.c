@@ -243,7 +243,8 @@ handle_shutdown (kc_grpc_call *call, const uint8_t *payload, size_t len, void *u
   PFX (shutdown_request__free_unpacked) (req, NULL);
 }
 
-/* Metric{timestamp now, id, data = Any io.containerd.cgroups.v1.Metrics of the pod cgroup}. */
+/* Metric{timestamp now, id, data = Any io.containerd.cgroups.v1.Metrics or .v2.Metrics of the pod
+   cgroup}. */
 static void
 reply_metrics (kc_grpc_call *call, const char *id, struct kc_cgroup_metrics *m)
 {
@@ -252,15 +253,16 @@ reply_metrics (kc_grpc_call *call, const char *id, struct kc_cgroup_metrics *m)
   Containerd__Types__Metric metric = CONTAINERD__TYPES__METRIC__INIT;
   Google__Protobuf__Timestamp now = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
   Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
-  cleanup_free uint8_t *buf = malloc (io__containerd__cgroups__v1__metrics__get_packed_size (&m->metrics) + 1);
+  size_t len;
+  cleanup_free uint8_t *buf = kc_cgroup_metrics_pack (m, &len);
 
   if (buf == NULL)
     {
       kc_grpc_call_error (call, KC_RESOURCE_EXHAUSTED, "Metrics: out of memory");
       return;
     }
-  any.type_url = (char *) KC_CGROUP_METRICS_TYPE_URL;
-  any.value.len = io__containerd__cgroups__v1__metrics__pack (&m->metrics, buf);
+  any.type_url = (char *) kc_cgroup_metrics_type_url (m);
+  any.value.len = len;
   any.value.data = buf;
   set_timestamp (&now, kc_now_ns ());
   metric.timestamp = &now;

@@ -20,6 +20,7 @@
 #include "fsutil.h"
 #include "grpc/kc_grpc.h"
 #include "log.h"
+#include "cgroup_stats.h"
 #include "cgroups_metrics.pb-c.h"
 #include "cri_pod.pb-c.h"
 #include "sandbox_controller.pb-c.h"
@@ -729,17 +730,35 @@ check_metrics (const char *sid)
   ck_assert_ptr_nonnull (resp->metrics);
   ck_assert_str_eq (resp->metrics->id, sid);
   ck_assert_int_gt (resp->metrics->timestamp->seconds, 0);
-  ck_assert_str_eq (resp->metrics->data->type_url, "io.containerd.cgroups.v1.Metrics");
-  Io__Containerd__Cgroups__V1__Metrics *m = io__containerd__cgroups__v1__metrics__unpack (
-      NULL, resp->metrics->data->value.len, resp->metrics->data->value.data);
-  ck_assert_ptr_nonnull (m);
-  ck_assert_ptr_nonnull (m->memory);
-  ck_assert_uint_gt (m->memory->usage->usage, 0);
-  ck_assert_uint_gt (m->memory->usage->limit, 0);
-  ck_assert_ptr_nonnull (m->pids);
-  ck_assert_uint_ge (m->pids->current, 1);
-  ck_assert_ptr_nonnull (m->cpu);
-  io__containerd__cgroups__v1__metrics__free_unpacked (m, NULL);
+  if (kc_cgroup_root_is_v2 ("/sys/fs/cgroup"))
+    {
+      ck_assert_str_eq (resp->metrics->data->type_url, "io.containerd.cgroups.v2.Metrics");
+      Io__Containerd__Cgroups__V2__Metrics *m = io__containerd__cgroups__v2__metrics__unpack (
+          NULL, resp->metrics->data->value.len, resp->metrics->data->value.data);
+      ck_assert_ptr_nonnull (m);
+      ck_assert_ptr_nonnull (m->memory);
+      ck_assert_uint_gt (m->memory->usage, 0);
+      ck_assert_uint_gt (m->memory->usage_limit, 0);
+      ck_assert_ptr_nonnull (m->pids);
+      ck_assert_uint_ge (m->pids->current, 1);
+      ck_assert_ptr_nonnull (m->cpu);
+      ck_assert_uint_gt (m->cpu->usage_usec, 0);
+      io__containerd__cgroups__v2__metrics__free_unpacked (m, NULL);
+    }
+  else
+    {
+      ck_assert_str_eq (resp->metrics->data->type_url, "io.containerd.cgroups.v1.Metrics");
+      Io__Containerd__Cgroups__V1__Metrics *m = io__containerd__cgroups__v1__metrics__unpack (
+          NULL, resp->metrics->data->value.len, resp->metrics->data->value.data);
+      ck_assert_ptr_nonnull (m);
+      ck_assert_ptr_nonnull (m->memory);
+      ck_assert_uint_gt (m->memory->usage->usage, 0);
+      ck_assert_uint_gt (m->memory->usage->limit, 0);
+      ck_assert_ptr_nonnull (m->pids);
+      ck_assert_uint_ge (m->pids->current, 1);
+      ck_assert_ptr_nonnull (m->cpu);
+      io__containerd__cgroups__v1__metrics__free_unpacked (m, NULL);
+    }
   containerd__services__sandbox__v1__controller_metrics_response__free_unpacked (resp, NULL);
   free (buf);
 }

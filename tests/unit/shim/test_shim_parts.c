@@ -16,6 +16,7 @@
 #include "vmm_address.h"
 
 #include "cgroups_metrics.pb-c.h"
+#include "cgroups_v2_metrics.pb-c.h"
 #include "task.pb-c.h"
 
 static const struct shim_flavor wasm = { "containerd-shim-kuasar-wasm-v2", "io.containerd.kuasar-wasm.v2",
@@ -175,6 +176,29 @@ pack_stats (const char *type_url, long oom_kill, uint8_t *out)
   return containerd__task__v2__stats_response__pack (&resp, out);
 }
 
+/* The same with io.containerd.cgroups.v2.Metrics: memory_events (absent when oom_kill < 0). */
+static size_t
+pack_stats_v2 (const char *type_url, long oom_kill, uint8_t *out)
+{
+  Io__Containerd__Cgroups__V2__Metrics m = IO__CONTAINERD__CGROUPS__V2__METRICS__INIT;
+  Io__Containerd__Cgroups__V2__MemoryEvents ev = IO__CONTAINERD__CGROUPS__V2__MEMORY_EVENTS__INIT;
+  Containerd__Task__V2__StatsResponse resp = CONTAINERD__TASK__V2__STATS_RESPONSE__INIT;
+  Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+  uint8_t buf[256];
+
+  if (oom_kill >= 0)
+    {
+      ev.oom = (uint64_t) oom_kill;
+      ev.oom_kill = (uint64_t) oom_kill;
+      m.memory_events = &ev;
+    }
+  any.type_url = (char *) type_url;
+  any.value.len = io__containerd__cgroups__v2__metrics__pack (&m, buf);
+  any.value.data = buf;
+  resp.stats = &any;
+  return containerd__task__v2__stats_response__pack (&resp, out);
+}
+
 START_TEST (test_oom_from_stats)
 {
   uint8_t out[512];
@@ -184,7 +208,15 @@ START_TEST (test_oom_from_stats)
       shim_oom_stats_say_killed (out, pack_stats ("type.googleapis.com/io.containerd.cgroups.v1.Metrics", 3, out)), 1);
   ck_assert_int_eq (shim_oom_stats_say_killed (out, pack_stats ("io.containerd.cgroups.v1.Metrics", 0, out)), 0);
   ck_assert_int_eq (shim_oom_stats_say_killed (out, pack_stats ("io.containerd.cgroups.v1.Metrics", -1, out)), 0);
+  /* v2: memory_events.oom_kill; a v1 message under the v2 name is not read as v1. */
+  ck_assert_int_eq (shim_oom_stats_say_killed (out, pack_stats_v2 ("io.containerd.cgroups.v2.Metrics", 1, out)), 1);
+  ck_assert_int_eq (
+      shim_oom_stats_say_killed (out, pack_stats_v2 ("type.googleapis.com/io.containerd.cgroups.v2.Metrics", 2, out)),
+      1);
+  ck_assert_int_eq (shim_oom_stats_say_killed (out, pack_stats_v2 ("io.containerd.cgroups.v2.Metrics", 0, out)), 0);
+  ck_assert_int_eq (shim_oom_stats_say_killed (out, pack_stats_v2 ("io.containerd.cgroups.v2.Metrics", -1, out)), 0);
   ck_assert_int_eq (shim_oom_stats_say_killed (out, pack_stats ("io.containerd.cgroups.v2.Metrics", 1, out)), 0);
+  ck_assert_int_eq (shim_oom_stats_say_killed (out, pack_stats_v2 ("io.containerd.cgroups.v3.Metrics", 1, out)), 0);
   ck_assert_int_eq (shim_oom_stats_say_killed ((const uint8_t *) "\xff\xff", 2), 0);
   ck_assert_int_eq (shim_oom_stats_say_killed (NULL, 0), 0);
 }

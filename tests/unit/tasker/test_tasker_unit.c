@@ -329,11 +329,18 @@ START_TEST (stats_from_a_fake_v1_tree)
   ck_assert_uint_gt (io__containerd__cgroups__v1__metrics__get_packed_size (&m.metrics), 0);
   kc_cgroup_metrics_release (&m);
   ck_assert_uint_eq (kc_cgroup_ticks_to_ns (3, 100), 30000000);
-  /* v2: UNIMPLEMENTED. */
+  /* v2 (the v2 mapping itself: unit-cgroup-stats): "<root>/<rel>", the v2 message. */
   cg.v2 = 1;
-  ck_assert_int_eq (kc_cgroup_metrics_read (cg.root, cg.rel, cg.v2, &m, &err), -1);
-  ck_assert_int_eq (err->code, KC_UNIMPLEMENTED);
-  kc_error_free (&err);
+  snprintf (cmd, sizeof (cmd), "mkdir -p %s/p/s/c", root);
+  ck_assert_int_eq (system (cmd), 0);
+  snprintf (dir, sizeof (dir), "%s/p/s/c", root);
+  put (dir, "memory.events", "low 0\nhigh 0\nmax 4\noom 2\noom_kill 1\n");
+  put (dir, "cpu.stat", "usage_usec 12\nuser_usec 8\nsystem_usec 4\n");
+  ck_assert_int_eq (kc_cgroup_metrics_read (cg.root, cg.rel, cg.v2, &m, &err), 0);
+  ck_assert_int_eq (m.unified, 1);
+  ck_assert_str_eq (kc_cgroup_metrics_type_url (&m), KC_CGROUP2_METRICS_TYPE_URL);
+  ck_assert_uint_eq (m.v2.memory_events.oom_kill, 1);
+  ck_assert_uint_eq (m.v2.cpu.usage_usec, 12);
   kc_cgroup_metrics_release (&m);
   kc_cgroup_release (&cg);
   snprintf (cmd, sizeof (cmd), "rm -rf %s", root);
