@@ -57,6 +57,22 @@ send_frame (int fd, uint8_t kind, const uint8_t *data, size_t len)
   free (buf);
 }
 
+/* The VM's end of the stdio connection: the shim connects to <dir>/stdio.sock (sa, listening
+   on *lfd), the returned fd is what the guest would write frames to. */
+static int
+vm_connect (const char *dir, struct sockaddr_un *sa, int *lfd)
+{
+  int vm;
+  snprintf (sa->sun_path, sizeof (sa->sun_path), "%s/stdio.sock", dir);
+  *lfd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ck_assert_int_eq (bind (*lfd, (struct sockaddr *) sa, sizeof (*sa)), 0);
+  ck_assert_int_eq (listen (*lfd, 1), 0);
+  ck_assert_int_eq (shim_vmm_stdio_connect (base, sa->sun_path, NULL), 0);
+  vm = accept4 (*lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  ck_assert_int_ge (vm, 0);
+  return vm;
+}
+
 START_TEST (stuck_fifo_reader_does_not_block)
 {
   char dir[] = "/tmp/kc-shim-stdio.XXXXXX", fifo[128];
@@ -69,13 +85,7 @@ START_TEST (stuck_fifo_reader_does_not_block)
 
   base = event_base_new ();
   ck_assert_ptr_nonnull (mkdtemp (dir));
-  snprintf (sa.sun_path, sizeof (sa.sun_path), "%s/stdio.sock", dir);
-  lfd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ck_assert_int_eq (bind (lfd, (struct sockaddr *) &sa, sizeof (sa)), 0);
-  ck_assert_int_eq (listen (lfd, 1), 0);
-  ck_assert_int_eq (shim_vmm_stdio_connect (base, sa.sun_path, NULL), 0);
-  vm = accept4 (lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-  ck_assert_int_ge (vm, 0);
+  vm = vm_connect (dir, &sa, &lfd);
   snprintf (fifo, sizeof (fifo), "%s/out", dir);
   ck_assert_int_eq (mkfifo (fifo, 0600), 0);
   rd = open (fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* containerd's side, not reading yet */
@@ -130,13 +140,7 @@ START_TEST (output_waits_for_a_late_reader)
 
   base = event_base_new ();
   ck_assert_ptr_nonnull (mkdtemp (dir));
-  snprintf (sa.sun_path, sizeof (sa.sun_path), "%s/stdio.sock", dir);
-  lfd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ck_assert_int_eq (bind (lfd, (struct sockaddr *) &sa, sizeof (sa)), 0);
-  ck_assert_int_eq (listen (lfd, 1), 0);
-  ck_assert_int_eq (shim_vmm_stdio_connect (base, sa.sun_path, NULL), 0);
-  vm = accept4 (lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-  ck_assert_int_ge (vm, 0);
+  vm = vm_connect (dir, &sa, &lfd);
   snprintf (fifo, sizeof (fifo), "%s/out", dir);
   ck_assert_int_eq (mkfifo (fifo, 0600), 0);
   ck_assert_int_eq (shim_vmm_stdio_add ("c1", NULL, fifo, NULL, NULL), 0); /* no reader yet */
@@ -178,13 +182,7 @@ START_TEST (stdin_eof_sends_close_after_data)
 
   base = event_base_new ();
   ck_assert_ptr_nonnull (mkdtemp (dir));
-  snprintf (sa.sun_path, sizeof (sa.sun_path), "%s/stdio.sock", dir);
-  lfd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ck_assert_int_eq (bind (lfd, (struct sockaddr *) &sa, sizeof (sa)), 0);
-  ck_assert_int_eq (listen (lfd, 1), 0);
-  ck_assert_int_eq (shim_vmm_stdio_connect (base, sa.sun_path, NULL), 0);
-  vm = accept4 (lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-  ck_assert_int_ge (vm, 0);
+  vm = vm_connect (dir, &sa, &lfd);
   snprintf (fifo, sizeof (fifo), "%s/in", dir);
   ck_assert_int_eq (mkfifo (fifo, 0600), 0);
   ck_assert_int_eq (shim_vmm_stdio_add ("c1", fifo, NULL, NULL, NULL), 0);
@@ -258,13 +256,7 @@ START_TEST (close_stdin_flushes_fifo_first)
   signal (SIGPIPE, SIG_IGN);
   base = event_base_new ();
   ck_assert_ptr_nonnull (mkdtemp (dir));
-  snprintf (sa.sun_path, sizeof (sa.sun_path), "%s/stdio.sock", dir);
-  lfd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ck_assert_int_eq (bind (lfd, (struct sockaddr *) &sa, sizeof (sa)), 0);
-  ck_assert_int_eq (listen (lfd, 1), 0);
-  ck_assert_int_eq (shim_vmm_stdio_connect (base, sa.sun_path, NULL), 0);
-  vm = accept4 (lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-  ck_assert_int_ge (vm, 0);
+  vm = vm_connect (dir, &sa, &lfd);
   snprintf (fifo, sizeof (fifo), "%s/in", dir);
   ck_assert_int_eq (mkfifo (fifo, 0600), 0);
   snprintf (fifo2, sizeof (fifo2), "%s/out", dir);
