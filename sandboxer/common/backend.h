@@ -29,6 +29,10 @@ struct kc_backend
      "<parent>/<sandbox-id>" under every hierarchy, when the CRI gave none ("kuasar-wasm"). NULL:
      no pod cgroup, Metrics is UNIMPLEMENTED. */
   const char *cgroup_parent;
+  /* Logs in the sandbox dir worth reading when a Start fails (NULL-terminated, optional: NULL
+     means { "tasker.log" }): the first is named in the error, the last lines of each are copied
+     into the sandboxer's log before the dir goes away. */
+  const char *const *start_logs;
   /* How long Start waits for `ready\n` on the tasker's ready fd; read once per Start, after
      init (optional: NULL means KC_READY_TIMEOUT_SECS). A slow booter (a VM) sizes it from its
      own config. */

@@ -17,6 +17,7 @@
 /* Exit status reported when the tasker is not our child (after a sandboxer restart) and died
    without a Stop: its real status is unknowable. */
 #define KC_EXIT_UNKNOWN 255
+#define START_LOG_LINES 20 /* per log, copied into ours when a Start fails */
 
 static void on_exit_event (evutil_socket_t fd, short what, void *arg);
 static void finish_removal (struct kc_sandbox *sb);
@@ -196,6 +197,21 @@ exit_status_of (struct kc_sandbox *sb)
   return sb->stop_requested ? 0 : KC_EXIT_UNKNOWN;
 }
 
+static const char *const default_start_logs[] = { "tasker.log", NULL };
+
+/* The last lines of the backend's logs into ours: the sandbox dir goes away with the failed start. */
+static void
+log_start_logs (struct kc_sandbox *sb, const char *const *names)
+{
+  for (size_t i = 0; names[i] != NULL; i++)
+    {
+      cleanup_free char *path = NULL, *prefix = NULL;
+      if (asprintf (&path, "%s/%s", sb->dir, names[i]) < 0 || asprintf (&prefix, "sandbox %s: %s", sb->rec.id, names[i]) < 0)
+        return;
+      kc_log_file_tail (prefix, path, START_LOG_LINES);
+    }
+}
+
 static void
 fail_start_after_exit (struct kc_sandbox *sb)
 {
@@ -203,7 +219,9 @@ fail_start_after_exit (struct kc_sandbox *sb)
   cleanup_free char *log_path = NULL, *why = NULL;
   cleanup_error kc_error_t err = NULL;
   int code = KC_UNKNOWN;
-  if (asprintf (&log_path, "%s/tasker.log", sb->dir) < 0)
+  const char *const *logs = sb->owner->backend->start_logs ? sb->owner->backend->start_logs : default_start_logs;
+  log_start_logs (sb, logs);
+  if (asprintf (&log_path, "%s/%s", sb->dir, logs[0]) < 0)
     log_path = NULL;
   kc_file_last_line (log_path ? log_path : "", last, sizeof (last));
   if (sb->start_err != NULL)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "log.h"
 
 /* Only async-signal-safe calls from here on: the parent may have other threads. */
 static void __attribute__ ((noreturn)) child_exec (char *const argv[], int null_fd, int log_fd, int ready_wr,
@@ -204,4 +205,28 @@ kc_file_last_line (const char *path, char *out, size_t max)
   char *start = strrchr (buf, '\n');
   start = start ? start + 1 : buf;
   snprintf (out, max, "%s", start);
+}
+
+void
+kc_log_file_tail (const char *prefix, const char *path, int max_lines)
+{
+  char buf[8192];
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return;
+  off_t size = lseek (fd, 0, SEEK_END);
+  off_t from = size > (off_t) sizeof (buf) - 1 ? size - (off_t) sizeof (buf) + 1 : 0;
+  ssize_t n = pread (fd, buf, sizeof (buf) - 1, from);
+  if (n <= 0)
+    return;
+  buf[n] = '\0';
+  char *end = buf + n, *p = end;
+  /* Back from the end to the start of the max_lines-th last line (a final newline ends the last). */
+  for (int lines = 0; p > buf; p--)
+    if (p[-1] == '\n' && p != end && ++lines == max_lines)
+      break;
+  if (p == buf && from > 0 && strchr (p, '\n') != NULL)
+    p = strchr (p, '\n') + 1; /* a partial first line */
+  for (char *line = strtok_r (p, "\n", &p); line != NULL; line = strtok_r (NULL, "\n", &p))
+    kc_log_error ("%s: %s", prefix, line);
 }

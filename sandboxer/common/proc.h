@@ -44,5 +44,7 @@ int kc_proc_signal (int pidfd, int sig, kc_error_t *err);
 int kc_proc_reap (int pidfd, pid_t pid, uint32_t *status, kc_error_t *err);
 /* The last non-empty line of a file (at most max-1 bytes of it), "" when none. */
 void kc_file_last_line (const char *path, char *out, size_t max);
+/* Logs (error level) the last max_lines lines of path, each prefixed with `prefix: `. */
+void kc_log_file_tail (const char *prefix, const char *path, int max_lines);
 
 #endif

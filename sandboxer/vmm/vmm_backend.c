@@ -286,12 +286,16 @@ vmm_reclaim (const struct kc_backend_ctx *ctx, const struct kc_sandbox_record *r
   remove_pod_cgroup (rec);
 }
 
+/* QEMU's output and the boot probe's lines, the guest console, the per-pod daemons. */
+static const char *const vmm_start_logs[] = { "qemu.log", "console.log", "virtiofsd.log", "vhost-device-vsock.log", NULL };
+
 const struct kc_backend kc_vmm_backend = {
   .name = "vmm",
   .default_listen = "/run/vmm-sandboxer.sock",
   .default_dir = "/run/kuasar-vmm",
   .default_config = "/etc/kuasar/vmm-sandboxer.toml",
   .tasker_name = "qemu-system-x86_64",
+  .start_logs = vmm_start_logs,
   .config_keys = vmm_config_keys,
   .cgroup_parent = VMM_CGROUP_PARENT,
   .ready_timeout_secs = vmm_ready_timeout_secs,

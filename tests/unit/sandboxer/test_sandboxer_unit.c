@@ -327,6 +327,44 @@ START_TEST (proc_start_time_and_last_line)
 }
 END_TEST
 
+/* The log lines kc_log_file_tail writes for text (stderr captured into a file). */
+static char *
+tail_logged (const char *text, int max_lines)
+{
+  char path[256], out[256];
+  static char got[8192];
+  cleanup_error kc_error_t err = NULL;
+  size_t len = 0;
+  char *buf = NULL;
+  snprintf (path, sizeof (path), "%s/tail-in", tmpdir);
+  snprintf (out, sizeof (out), "%s/tail-out", tmpdir);
+  ck_assert_int_eq (kc_write_file_atomic (path, text, strlen (text), 0600, &err), 0);
+  int saved = dup (2), fd = open (out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  ck_assert (saved >= 0 && fd >= 0);
+  dup2 (fd, 2);
+  kc_log_file_tail ("pfx", path, max_lines);
+  dup2 (saved, 2);
+  close (saved), close (fd);
+  ck_assert_int_eq (kc_read_file (out, &buf, &len, &err), 0);
+  snprintf (got, sizeof (got), "%s", buf);
+  free (buf);
+  return got;
+}
+
+START_TEST (log_file_tail_copies_last_lines)
+{
+  char *got = tail_logged ("one\ntwo\nthree\nfour\n", 2);
+  ck_assert_ptr_null (strstr (got, "pfx: two"));
+  ck_assert_ptr_nonnull (strstr (got, "pfx: three"));
+  ck_assert_ptr_nonnull (strstr (got, "pfx: four"));
+  got = tail_logged ("only line without newline", 5);
+  ck_assert_ptr_nonnull (strstr (got, "pfx: only line without newline"));
+  got = tail_logged ("a\nb\n", 10);
+  ck_assert (strstr (got, "pfx: a") != NULL && strstr (got, "pfx: b") != NULL);
+  kc_log_file_tail ("pfx", "/nonexistent", 3); /* nothing, no crash */
+}
+END_TEST
+
 int
 main (void)
 {
@@ -343,6 +381,7 @@ main (void)
   tcase_add_test (tc, store_corrupted);
   tcase_add_test (tc, fsutil_basics);
   tcase_add_test (tc, proc_start_time_and_last_line);
+  tcase_add_test (tc, log_file_tail_copies_last_lines);
   suite_add_tcase (s, tc);
   SRunner *sr = srunner_create (s);
   srunner_run_all (sr, CK_NORMAL);
