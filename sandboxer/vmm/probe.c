@@ -1,6 +1,6 @@
 /* The boot probe process: Task.Connect on the task address until the guest answers, then `ready\n` on
-   the ready fd; one guest reset (hypervisor reboot) after a first boot timeout, QEMU killed after
-   a second. The core's ready timeout (vmm_ready_timeout_secs) covers both rounds. */
+   the ready fd; one guest reset (hypervisor reboot) after a first boot timeout (not on hvsock:
+   vmm_probe_may_reset), QEMU killed after a second. The core's ready timeout (vmm_ready_timeout_secs) covers both rounds. */
 #include "probe.h"
 
 #include <errno.h>
@@ -82,6 +82,14 @@ wait_boot (struct probe *p, const char *address, const char *id, double deadline
   return 0;
 }
 
+int
+vmm_probe_may_reset (const char *address)
+{
+  /* Measured: after a QMP system_reset, vhost-device-vsock 0.3 times out every CONNECT although
+     the rebooted guest listens again; the other channels and shares come back. */
+  return strstr (address, "hvsock://") == NULL;
+}
+
 static int
 finish (struct probe *p, int booted)
 {
@@ -121,7 +129,11 @@ vmm_probe_main (int argc, char **argv)
       return 1;
     }
   int booted = wait_boot (&p, address, id, now_s () + timeout);
-  if (booted == 0)
+  if (booted == 0 && !vmm_probe_may_reset (address))
+    kc_log_error ("boot probe: guest of %s not up after %.0f s; not resetting it: vhost-device-vsock (channel "
+                  "hvsock) does not survive a guest reset",
+                  p.dir, timeout);
+  else if (booted == 0)
     {
       kc_log_warn ("boot probe: guest of %s not up after %.0f s; rebooting it once", p.dir, timeout);
       if (vmm_hypervisor_qemu.reboot (p.dir, &err) < 0)

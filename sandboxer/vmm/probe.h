@@ -16,5 +16,8 @@ int vmm_probe_spawn (const char *sandbox_dir, const char *task_address, pid_t qe
 /* main() of `vmm-sandboxer --boot-probe <sandbox-dir> <task-address> <qemu-pid> <start-time>
    <timeout-secs>` (the address: any channel's, kc_stream_dial). */
 int vmm_probe_main (int argc, char **argv);
+/* 0 when a guest behind this task address must not be reset in place after a boot timeout
+   (hvsock: vhost-device-vsock does not come back), so the probe kills QEMU at once. */
+int vmm_probe_may_reset (const char *address);
 
 #endif

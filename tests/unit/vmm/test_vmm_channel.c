@@ -4,6 +4,7 @@
    this machine (no /dev/vhost-vsock). */
 #include <check.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,9 @@
 #include <unistd.h>
 
 #include "argv_check.h"
+#include "fsutil.h"
+#include "probe.h"
+#include "proc.h"
 #include "qemu.h"
 #include "ttrpc/ttrpc.h"
 #include "vmm_address.h"
@@ -213,6 +217,58 @@ START_TEST (hvsock_dial)
 }
 END_TEST
 
+/* A guest on hvsock that does not boot in time is not reset (vhost-device-vsock does not survive
+   a reset: measured): the probe kills QEMU at the first timeout and says why. */
+START_TEST (probe_does_not_reset_hvsock_guests)
+{
+  char dir[] = "/tmp/kc-probe.XXXXXX", log[128], pid_s[32], start_s[32], addr[160], *text = NULL;
+  unsigned long long start = 0;
+  size_t len = 0;
+  int p[2], status;
+  pid_t qemu, probe;
+
+  ck_assert (vmm_probe_may_reset ("ttrpc+unix:///run/x/agent.sock"));
+  ck_assert (vmm_probe_may_reset ("ttrpc+vsock://7:1024"));
+  ck_assert (!vmm_probe_may_reset ("ttrpc+hvsock:///run/x/vsock.sock:1024"));
+  ck_assert (!vmm_probe_may_reset ("hvsock:///run/x/vsock.sock:1024"));
+
+  ck_assert_ptr_nonnull (mkdtemp (dir));
+  qemu = fork (); /* stands in for QEMU: never answers */
+  if (qemu == 0)
+    {
+      pause ();
+      _exit (0);
+    }
+  ck_assert_int_eq (kc_proc_start_time (qemu, &start, NULL), 0);
+  snprintf (pid_s, sizeof (pid_s), "%d", (int) qemu);
+  snprintf (start_s, sizeof (start_s), "%llu", start);
+  snprintf (addr, sizeof (addr), "ttrpc+hvsock://%s/vsock.sock:1024", dir);
+  snprintf (log, sizeof (log), "%s/probe.log", dir);
+  ck_assert_int_eq (pipe (p), 0);
+  probe = fork ();
+  if (probe == 0)
+    {
+      char *argv[] = { (char *) "vmm-sandboxer", (char *) VMM_PROBE_FLAG, dir, addr, pid_s, start_s, (char *) "1", NULL };
+      int fd = open (log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      dup2 (fd, 2);
+      dup2 (p[1], 3);
+      _exit (vmm_probe_main (7, argv));
+    }
+  close (p[1]);
+  ck_assert_int_eq (waitpid (probe, &status, 0), probe);
+  ck_assert (WIFEXITED (status) && WEXITSTATUS (status) == 1);
+  ck_assert_int_eq (waitpid (qemu, &status, 0), qemu);
+  ck_assert (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL);
+  ck_assert_int_eq (kc_read_file (log, &text, &len, NULL), 0);
+  ck_assert_ptr_nonnull (strstr (text, "not resetting it"));
+  ck_assert_ptr_null (strstr (text, "rebooting it once"));
+  free (text);
+  close (p[0]);
+  unlink (log);
+  rmdir (dir);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -227,6 +283,7 @@ main (void)
   tcase_add_test (tc, task_addresses);
   tcase_add_test (tc, shim_addresses);
   tcase_add_test (tc, hvsock_dial);
+  tcase_add_test (tc, probe_does_not_reset_hvsock_guests);
   suite_add_tcase (s, tc);
   sr = srunner_create (s);
   srunner_run_all (sr, CK_NORMAL);
