@@ -186,20 +186,32 @@ kc_proc_reap (int pidfd, pid_t pid, uint32_t *status, kc_error_t *err)
   return 1;
 }
 
+/* The last max-1 bytes of path into buf (NUL-terminated); their length, -1 when unreadable or
+   empty. *from: the file offset they start at (> 0: the first line may be partial). */
+static ssize_t
+read_tail (const char *path, char *buf, size_t max, off_t *from)
+{
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  off_t size = lseek (fd, 0, SEEK_END);
+  *from = size > (off_t) max - 1 ? size - (off_t) max + 1 : 0;
+  ssize_t n = pread (fd, buf, max - 1, *from);
+  if (n <= 0)
+    return -1;
+  buf[n] = '\0';
+  return n;
+}
+
 void
 kc_file_last_line (const char *path, char *out, size_t max)
 {
   char buf[4096];
+  off_t from;
+  ssize_t n = read_tail (path, buf, sizeof (buf), &from);
   out[0] = '\0';
-  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
+  if (n < 0)
     return;
-  off_t size = lseek (fd, 0, SEEK_END);
-  off_t from = size > (off_t) sizeof (buf) - 1 ? size - (off_t) sizeof (buf) + 1 : 0;
-  ssize_t n = pread (fd, buf, sizeof (buf) - 1, from);
-  if (n <= 0)
-    return;
-  buf[n] = '\0';
   while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
     buf[--n] = '\0';
   char *start = strrchr (buf, '\n');
@@ -211,15 +223,10 @@ void
 kc_log_file_tail (const char *prefix, const char *path, int max_lines)
 {
   char buf[8192];
-  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
+  off_t from;
+  ssize_t n = read_tail (path, buf, sizeof (buf), &from);
+  if (n < 0)
     return;
-  off_t size = lseek (fd, 0, SEEK_END);
-  off_t from = size > (off_t) sizeof (buf) - 1 ? size - (off_t) sizeof (buf) + 1 : 0;
-  ssize_t n = pread (fd, buf, sizeof (buf) - 1, from);
-  if (n <= 0)
-    return;
-  buf[n] = '\0';
   char *end = buf + n, *p = end;
   /* Back from the end to the start of the max_lines-th last line (a final newline ends the last). */
   for (int lines = 0; p > buf; p--)

@@ -1,7 +1,8 @@
 """A pod's cgroup and usage as our sandboxers report them: the pod cgroup directories
 ("<cgroup_parent>/<sandbox-id>" under each hierarchy, as sandboxer/common/pod_cgroup.c and the wasm
 tasker lay them out), which of them a pid is in, and Controller.Metrics asked of the sandboxer
-directly over gRPC, decoded from the raw protobuf (io.containerd.cgroups.v1.Metrics)."""
+directly over gRPC, decoded from the raw protobuf (io.containerd.cgroups.v1.Metrics, or v2 on a
+cgroup v2 host)."""
 import os
 
 import grpc
@@ -9,11 +10,14 @@ import grpc
 CGROUP_ROOT = "/sys/fs/cgroup"
 V1_CONTROLLERS = ("memory", "cpu", "cpuacct", "pids", "freezer")
 METRICS_METHOD = "/containerd.services.sandbox.v1.Controller/Metrics"
-METRICS_TYPE = "io.containerd.cgroups.v1.Metrics"
 
 
 def cgroup_v2():
     return os.path.exists(os.path.join(CGROUP_ROOT, "cgroup.controllers"))
+
+
+# What Controller.Metrics answers on this host.
+METRICS_TYPE = "io.containerd.cgroups.v2.Metrics" if cgroup_v2() else "io.containerd.cgroups.v1.Metrics"
 
 
 def pod_cgroup_rel(record, default_parent):
@@ -109,9 +113,17 @@ def controller_metrics(sandboxer_address, sandbox_id, namespace="k8s.io", timeou
     metric = _sub(pb_fields(raw), 1)
     any_ = _sub(metric, 3)
     m = pb_fields(any_.get(2, [b""])[0])
+    out = {"id": metric.get(2, [b""])[0].decode(), "type_url": any_.get(1, [b""])[0].decode()}
+    if out["type_url"].endswith(".v2.Metrics"):
+        # proto/cgroups_v2_metrics.proto: pids=1, cpu=2 (usec), memory=4 (anon=1, usage=32, usage_limit=33)
+        memory, cpu, pids = _sub(m, 4), _sub(m, 2), _sub(m, 1)
+        out.update(memory_usage=_u64(memory, 32), memory_limit=_u64(memory, 33), rss=_u64(memory, 1),
+                   cpu_total=_u64(cpu, 1) * 1000, cpu_user=_u64(cpu, 2) * 1000, cpu_kernel=_u64(cpu, 3) * 1000,
+                   pids=_u64(pids, 1))
+        return out
     memory, cpu, pids = _sub(m, 4), _sub(m, 3), _sub(m, 2)
     usage, cpu_usage = _sub(memory, 33), _sub(cpu, 1)
-    return {"id": metric.get(2, [b""])[0].decode(), "type_url": any_.get(1, [b""])[0].decode(),
-            "memory_usage": _u64(usage, 2), "memory_limit": _u64(usage, 1), "rss": _u64(memory, 2),
-            "cpu_total": _u64(cpu_usage, 1), "cpu_user": _u64(cpu_usage, 3), "cpu_kernel": _u64(cpu_usage, 2),
-            "pids": _u64(pids, 1)}
+    out.update(memory_usage=_u64(usage, 2), memory_limit=_u64(usage, 1), rss=_u64(memory, 2),
+               cpu_total=_u64(cpu_usage, 1), cpu_user=_u64(cpu_usage, 3), cpu_kernel=_u64(cpu_usage, 2),
+               pids=_u64(pids, 1))
+    return out

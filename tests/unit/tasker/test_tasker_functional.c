@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cgroups_metrics.pb-c.h"
+#include "cgroups_v2_metrics.pb-c.h"
 #include "error.h"
 #include "task.pb-c.h"
 #include "ttrpc/ttrpc.h"
@@ -260,12 +261,19 @@ delete_task (const char *id, const char *exec_id)
   return status;
 }
 
-static Io__Containerd__Cgroups__V1__Metrics *
-stats (const char *id)
+/* The unified hierarchy only (cgroup v2): Stats answers io.containerd.cgroups.v2.Metrics. */
+static int
+host_is_v2 (void)
+{
+  return access ("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
+}
+
+/* Task.Stats of id, checked to carry type_url; the caller frees it. */
+static Containerd__Task__V2__StatsResponse *
+stats_response (const char *id, const char *type_url)
 {
   Containerd__Task__V2__StatsRequest req = CONTAINERD__TASK__V2__STATS_REQUEST__INIT;
   Containerd__Task__V2__StatsResponse *resp;
-  Io__Containerd__Cgroups__V1__Metrics *m;
   uint8_t *buf;
   size_t len;
 
@@ -275,11 +283,40 @@ stats (const char *id)
   free (buf);
   ck_assert_ptr_nonnull (resp);
   ck_assert_ptr_nonnull (resp->stats);
-  ck_assert_str_eq (resp->stats->type_url, "io.containerd.cgroups.v1.Metrics");
-  m = io__containerd__cgroups__v1__metrics__unpack (NULL, resp->stats->value.len, resp->stats->value.data);
+  ck_assert_str_eq (resp->stats->type_url, type_url);
+  return resp;
+}
+
+static Io__Containerd__Cgroups__V1__Metrics *
+stats (const char *id)
+{
+  Containerd__Task__V2__StatsResponse *resp = stats_response (id, "io.containerd.cgroups.v1.Metrics");
+  Io__Containerd__Cgroups__V1__Metrics *m
+      = io__containerd__cgroups__v1__metrics__unpack (NULL, resp->stats->value.len, resp->stats->value.data);
   containerd__task__v2__stats_response__free_unpacked (resp, NULL);
   ck_assert_ptr_nonnull (m);
   return m;
+}
+
+static Io__Containerd__Cgroups__V2__Metrics *
+stats_v2 (const char *id)
+{
+  Containerd__Task__V2__StatsResponse *resp = stats_response (id, "io.containerd.cgroups.v2.Metrics");
+  Io__Containerd__Cgroups__V2__Metrics *m
+      = io__containerd__cgroups__v2__metrics__unpack (NULL, resp->stats->value.len, resp->stats->value.data);
+  containerd__task__v2__stats_response__free_unpacked (resp, NULL);
+  ck_assert_ptr_nonnull (m);
+  return m;
+}
+
+/* oom_kill of a v2 Stats (memory.events; 0 when the memory controller gives none). */
+static uint64_t
+oom_kills_v2 (const char *id)
+{
+  Io__Containerd__Cgroups__V2__Metrics *m = stats_v2 (id);
+  uint64_t n = m->memory_events != NULL ? m->memory_events->oom_kill : 0;
+  io__containerd__cgroups__v2__metrics__free_unpacked (m, NULL);
+  return n;
 }
 
 static void
@@ -801,7 +838,9 @@ START_TEST (memory_limit_oom_is_137)
   ck_assert_uint_eq (st->exit_status, 137);
   containerd__task__v2__state_response__free_unpacked (st, NULL);
   /* What the shim asks after an exit 137: was it the OOM killer? */
-  if (access ("/sys/fs/cgroup/cgroup.controllers", F_OK) != 0)
+  if (host_is_v2 ())
+    ck_assert_uint_ge (oom_kills_v2 ("oom"), 1);
+  else
     {
       Io__Containerd__Cgroups__V1__Metrics *m = stats ("oom");
       ck_assert_ptr_nonnull (m->memory_oom_control);
@@ -814,6 +853,19 @@ START_TEST (memory_limit_oom_is_137)
 }
 END_TEST
 
+static void
+check_sleeper_stats_v2 (const char *id)
+{
+  Io__Containerd__Cgroups__V2__Metrics *m = stats_v2 (id);
+  ck_assert_ptr_nonnull (m->memory);
+  ck_assert_uint_gt (m->memory->usage, 0);
+  ck_assert_ptr_nonnull (m->pids);
+  ck_assert_uint_ge (m->pids->current, 1);
+  ck_assert_ptr_nonnull (m->cpu);
+  ck_assert_uint_gt (m->cpu->usage_usec, 0);
+  io__containerd__cgroups__v2__metrics__free_unpacked (m, NULL);
+}
+
 START_TEST (stats_of_a_running_sleeper)
 {
   char bundle[256], out[300], buf[64];
@@ -821,14 +873,22 @@ START_TEST (stats_of_a_running_sleeper)
   Io__Containerd__Cgroups__V1__Metrics *m;
   Containerd__Task__V2__StatsRequest req = CONTAINERD__TASK__V2__STATS_REQUEST__INIT;
 
-  if (access ("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0)
-    return; /* v2 host: Stats answers UNIMPLEMENTED for now */
   make_bundle ("st", sleeper_c, "[\"/app.wasm\"]", NULL, bundle, sizeof (bundle));
   make_fifo (bundle, "stdout", out, sizeof (out), &out_fd);
   create ("st", bundle, out, NULL, 0);
   start ("st", NULL);
   read_all (out_fd, buf, 10);
   ck_assert_str_eq (buf, "sleeping\n");
+  if (host_is_v2 ())
+    {
+      check_sleeper_stats_v2 ("st");
+      ck_assert_int_eq (kill_task ("st", NULL, SIGKILL, NULL, 0), 0);
+      ck_assert_uint_eq (wait_exit ("st", NULL), 137);
+      ck_assert_uint_eq (oom_kills_v2 ("st"), 0); /* a plain SIGKILL is no OOM kill */
+      delete_task ("st", NULL);
+      close (out_fd);
+      return;
+    }
   m = stats ("st");
   ck_assert_ptr_nonnull (m->memory);
   ck_assert_ptr_nonnull (m->memory->usage);
